@@ -1,0 +1,214 @@
+"""Command line: parses arguments, calls one core function, maps errors to exit codes.
+
+Exit codes: 0 done, 1 bad input (a Chinese message, never a traceback), 2 wrong usage.
+The core is imported lazily so that ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# click's own messages, in Chinese (click looks its `_`/`ngettext` up at call time).
+_CLICK_ZH = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Show this message and exit.": "显示帮助并退出。",
+    "Show the version and exit.": "显示版本并退出。",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "用“{command} {option}”查看帮助。",
+    "No such option {name!r}.": "没有选项 {name!r}。",
+    "No such command {name!r}.": "没有命令 {name!r}。",
+    "Missing argument {param_hint}.": "缺少参数 {param_hint}。",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing command.": "缺少命令。",
+    "Missing {param_type}": "缺少{param_type}",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "Invalid value: {message}": "值无效：{message}",
+    "Option {name!r} requires an argument.": "选项 {name!r} 需要一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name!r} 需要 {nargs} 个值。",
+    "Option {name!r} does not take a value.": "选项 {name!r} 不接受值。",
+    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
+    "{value!r} is not {choice}.": "{value!r} 不是 {choice}。",
+    "{value!r} is not one of {choices}.": "{value!r} 不在可选值 {choices} 中。",
+    "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的{number_type}。",
+    "{value} is not in the range {range}.": "{value} 不在范围 {range} 内。",
+    "Did you mean {possibility}?": "是不是 {possibility}？",
+    "(Possible options: {possibilities})": "（可能的选项：{possibilities}）",
+    "{name} {filename!r} does not exist.": "{name} {filename!r} 不存在。",
+    "{name} {filename!r} is a directory.": "{name} {filename!r} 是一个文件夹。",
+    "{name} {filename!r} is a file.": "{name} {filename!r} 是一个文件。",
+    "integer": "整数",
+    "file": "文件",
+    "directory": "文件夹",
+    "path": "路径",
+    "Aborted!": "已取消。",
+    "%(prog)s, version %(version)s": "%(prog)s，版本 %(version)s",
+}
+
+
+def _zh(message: str) -> str:
+    return _CLICK_ZH.get(message, message)
+
+
+def _zh_plural(singular: str, plural: str, n: int) -> str:
+    return _zh(singular if n == 1 else plural)
+
+
+def _localise_click() -> None:
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.types
+
+    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
+        if hasattr(module, "_"):
+            module._ = _zh  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = _zh_plural  # type: ignore[attr-defined]
+
+
+_localise_click()
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(str(exc), err=True)
+    sys.exit(1)
+
+
+def handle_errors(func: F) -> F:
+    """Turn the core's ReportgenError into a message and exit code 1."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import ReportgenError
+
+        try:
+            return func(*args, **kwargs)
+        except ReportgenError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("已中断。", err=True)
+            sys.exit(130)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings=CONTEXT, help="reportgen：根据 YAML 资料文件生成党组织书记抓基层党建工作述职报告初稿（Word）。\n\n"
+             "常用：reportgen init 资料.yaml → 填写 → reportgen check 资料.yaml → reportgen build 资料.yaml")
+@click.version_option(__version__, "-V", "--version", prog_name="reportgen")
+def cli() -> None:
+    pass
+
+
+PACK_OPTION = click.option("--pack", "pack_request", metavar="名称|路径",
+                           help="使用的模板包：名称（可带版本要求，如 jiguan>=1.0）或模板包文件夹路径；默认取资料文件里的 pack:。")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("profiles", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="资料文件或文件夹...")
+@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="输出",
+              help="输出文件；批量生成时为输出文件夹。默认与资料文件同名、放在同一文件夹。")
+@PACK_OPTION
+@click.option("--format", "fmt", type=click.Choice(["docx", "md"]), default="docx", show_default=True,
+              help="输出格式：Word（docx）或 Markdown（md）。")
+@click.option("--force", is_flag=True, help="覆盖已修改过的稿子或别的文件（旧文件会先备份）。")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="批量生成时同时运行的进程数（默认为 CPU 核数）。")
+@handle_errors
+def build(profiles: tuple[Path, ...], output: Path | None, pack_request: str | None, fmt: str, force: bool,
+          jobs: int | None) -> None:
+    """根据资料文件生成述职报告初稿。
+
+    给一个资料文件时生成一份稿子；给多个文件或一个文件夹时批量生成，并在输出文件夹里写出“汇总.xlsx”。
+    """
+    if len(profiles) == 1 and not profiles[0].is_dir():
+        from .core import build as build_one
+
+        result = build_one(profiles[0], output, pack_request=pack_request, fmt=fmt, force=force)
+        _report_build(result)
+        return
+    from .batch import build_many, print_batch_report
+
+    report = build_many(list(profiles), output, pack_request=pack_request, fmt=fmt, force=force, jobs=jobs,
+                        progress=sys.stderr.isatty())
+    print_batch_report(report)
+    if report.failed:
+        sys.exit(1)
+
+
+def _report_build(result: Any) -> None:
+    from .errors import display_path
+
+    if result.backup is not None:
+        click.echo(f"原文件已备份为：{display_path(result.backup)}")
+    click.echo(f"已生成：{display_path(result.output)}")
+    click.echo(f"模板包：{result.pack.title}（{result.pack.name} {result.pack.version}）")
+    click.echo(f"正文汉字：{result.han_count} 字")
+    if result.missing:
+        click.echo(f"待补充：{len(result.missing)} 处（已在稿子中用黄色标出；运行 reportgen check 查看清单）")
+    else:
+        click.echo("待补充：0 处")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", type=click.Path(path_type=Path), metavar="资料文件")
+@PACK_OPTION
+@click.option("--force", is_flag=True, help="文件已存在时覆盖。")
+@handle_errors
+def init(path: Path, pack_request: str | None, force: bool) -> None:
+    """生成一个带中文说明的资料文件模板。"""
+    from .core import init as init_profile
+    from .errors import display_path
+
+    written, pack = init_profile(path, pack_request, force=force)
+    click.echo(f"已生成资料文件模板：{display_path(written)}（模板包：{pack.title}）")
+    click.echo(f"下一步：按注释填写后运行 reportgen check {display_path(written)}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", type=click.Path(path_type=Path), metavar="资料文件")
+@PACK_OPTION
+@handle_errors
+def check(path: Path, pack_request: str | None) -> None:
+    """检查资料文件，并列出稿子中还需补充的事实。"""
+    from .core import check as check_profile
+    from .errors import display_path
+
+    result = check_profile(path, pack_request)
+    click.echo(f"资料文件格式正确：{display_path(path)}（模板包：{result.pack.title} {result.pack.version}）")
+    click.echo(f"预计正文汉字：{result.document.han_count()} 字")
+    if not result.missing:
+        click.echo("没有需要补充的事实。")
+        return
+    click.echo(f"待补充 {len(result.missing)} 处：")
+    for item in result.missing:
+        click.echo(f"  - {item.label}（{item.key}，位置：{item.where}）")
+
+
+def main() -> None:
+    cli(prog_name="reportgen")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Errors shown to the user.
+
+Every user-facing failure is a ``ReportgenError``: the CLI prints it and exits with
+code 1.  An error carries one or more ``Problem``s so that validation can report
+everything it found at once, each with file, line, column, key path and a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "OutputError",
+    "PackError",
+    "Problem",
+    "ProfileError",
+    "ReportgenError",
+    "UnsafePackError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as we can."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+    key: str | None = None  # dotted key path, e.g. "facts.study_sessions"
+    hint: str | None = None
+
+    def render(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += "："
+        key = f"{self.key} — " if self.key else ""
+        text = f"{where}{key}{self.message}"
+        if self.hint:
+            text += f"\n    提示：{self.hint}"
+        return text
+
+    def sort_key(self) -> tuple[str, int, int]:
+        return (self.file or "", self.line or 0, self.column or 0)
+
+
+class ReportgenError(Exception):
+    """Base class of every error caused by the user's input or environment."""
+
+    title = "出错了"
+
+    def __init__(self, problems: Problem | str | Iterable[Problem], *, title: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if title is not None:
+            self.title = title
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        if len(self.problems) == 1 and not self.problems[0].file:
+            return self.problems[0].render()
+        lines = [f"{self.title}（共 {len(self.problems)} 处）："]
+        lines += [f"  {p.render()}".replace("\n", "\n  ") for p in self.problems]
+        return "\n".join(lines)
+
+
+class ProfileError(ReportgenError):
+    """The profile (资料文件) cannot be read or is invalid."""
+
+    title = "资料文件有问题"
+
+
+class PackError(ReportgenError):
+    """A template pack is missing, invalid or does not match the request."""
+
+    title = "模板包有问题"
+
+
+class UnsafePackError(PackError):
+    """A template pack tried something a pack must never do (code, paths, bombs)."""
+
+    title = "模板包不安全，已拒绝"
+
+
+class OutputError(ReportgenError):
+    """The draft cannot be written where asked, or writing would lose the user's work."""
+
+    title = "无法写出文件"
+
+
+def display_path(path: str | Path) -> str:
+    """A path as the user typed it or relative to the working directory when shorter."""
+    p = Path(path)
+    try:
+        rel = p.resolve().relative_to(Path.cwd().resolve())
+        return str(rel)
+    except (ValueError, OSError):
+        return str(p)

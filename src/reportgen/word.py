@@ -1,0 +1,315 @@
+"""The Word layer: a pack's .docx template + the document model -> .docx bytes.
+
+The Word template carries the look (named styles, page setup, page-number footers) and
+docxtpl-style tags; ``{{p body }}`` marks where the report goes.  A template is read,
+checked, patched (docxtpl's tag clean-up) and compiled once; each draft then renders
+only the parts with tags, copies every other part's bytes unchanged and writes a
+deterministic zip (fixed timestamps, fixed order), so equal inputs give equal files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import xml.parsers.expat
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from jinja2 import Template
+from markupsafe import Markup
+
+from .errors import PackError, Problem, UnsafePackError, display_path
+from .model import Document, Paragraph, Span
+from .sandbox import PackSandbox, compile_checked, render_limited
+
+__all__ = ["DraftInfo", "WordTemplate", "check_docx_safety", "read_draft_info", "template_style_ids"]
+
+MAX_ENTRIES = 500
+MAX_UNCOMPRESSED = 50 * 1024 * 1024
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+TEMPLATED_PART = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
+CUSTOM_PROPS = "docProps/custom.xml"
+CORE_PROPS = "docProps/core.xml"
+_CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+_CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def check_docx_safety(names_sizes: list[tuple[str, int]], read: Any, shown: str) -> None:
+    """Refuse macros, external links, odd paths and bombs in a Word file from a pack."""
+    problems: list[Problem] = []
+    if len(names_sizes) > MAX_ENTRIES:
+        problems.append(Problem(f"Word 模板里的文件太多（{len(names_sizes)} 个）", shown))
+    if sum(size for _, size in names_sizes) > MAX_UNCOMPRESSED:
+        problems.append(Problem("Word 模板解压后过大，可能是“压缩炸弹”", shown))
+    for name, _ in names_sizes:
+        lowered = name.lower()
+        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/"):
+            problems.append(Problem(f"Word 模板里有非法路径“{name}”", shown))
+        if lowered.endswith("vbaproject.bin") or lowered.endswith("vbadata.xml") or "activex" in lowered:
+            problems.append(Problem("Word 模板含有宏或 ActiveX 控件", shown, hint="模板包只能使用普通 .docx，不能带宏"))
+    if problems:
+        raise UnsafePackError(problems)
+    content_types = read("[Content_Types].xml").decode("utf-8", "replace")
+    if "macroEnabled" in content_types or "vbaProject" in content_types:
+        problems.append(Problem("Word 模板是启用宏的文档（.docm/.dotm）", shown, hint="请另存为普通的 .docx"))
+    for name, _ in names_sizes:
+        if name.endswith(".rels"):
+            rels = read(name).decode("utf-8", "replace")
+            for target in re.findall(r'<Relationship\b[^>]*TargetMode="External"[^>]*>', rels):
+                url = re.search(r'Target="([^"]*)"', target)
+                kind = re.search(r'Type="[^"]*/([^/"]+)"', target)
+                if kind and kind.group(1) == "hyperlink":
+                    continue  # a clickable link is harmless; anything Word would fetch is not
+                problems.append(Problem(f"Word 模板引用了外部资源“{url.group(1) if url else '?'}”", shown,
+                                        hint="模板不能链接外部文件或网址（会在打开时自动下载）"))
+    if problems:
+        raise UnsafePackError(problems)
+
+
+def template_style_ids(data: bytes) -> dict[str, str]:
+    """styleId -> type ("paragraph", "character", …) of a .docx's styles.xml."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        try:
+            styles = zf.read("word/styles.xml").decode("utf-8")
+        except KeyError:
+            return {}
+    result: dict[str, str] = {}
+    for match in re.finditer(r"<w:style\b([^>]*)>", styles):
+        attrs = match.group(1)
+        sid = re.search(r'w:styleId="([^"]+)"', attrs)
+        kind = re.search(r'w:type="([^"]+)"', attrs)
+        if sid:
+            result[sid.group(1)] = kind.group(1) if kind else "paragraph"
+    return result
+
+
+@dataclass(frozen=True)
+class DraftInfo:
+    """What a .docx says about its origin, read back for edit-safety."""
+
+    properties: Mapping[str, str]
+    current_fingerprint: str
+
+    @property
+    def made_by_reportgen(self) -> bool:
+        return "reportgen.fingerprint" in self.properties
+
+    @property
+    def edited(self) -> bool:
+        return self.properties.get("reportgen.fingerprint") != self.current_fingerprint
+
+
+def fingerprint(document_xml: bytes) -> str:
+    return hashlib.sha256(document_xml).hexdigest()
+
+
+def read_draft_info(path: Path) -> DraftInfo | None:
+    """None when the file is not a readable .docx."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            document = zf.read("word/document.xml")
+            try:
+                custom = zf.read(CUSTOM_PROPS).decode("utf-8")
+            except KeyError:
+                custom = ""
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+        return None
+    props = {name: html_unescape(value) for name, value in
+             re.findall(r'<property\b[^>]*\bname="([^"]+)"[^>]*>\s*<vt:lpwstr>(.*?)</vt:lpwstr>', custom, re.DOTALL)}
+    return DraftInfo(props, fingerprint(document))
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+class WordTemplate:
+    """A pack's Word template, read, checked and compiled once; renders many drafts."""
+
+    def __init__(self, path: Path, env: PackSandbox, styles: Mapping[str, str], shown: str | None = None) -> None:
+        self.path = path
+        self.shown = shown or display_path(path)
+        self.styles = dict(styles)
+        if path.suffix.lower() in (".docm", ".dotm"):
+            raise UnsafePackError(Problem("Word 模板是启用宏的文档", self.shown, hint="请另存为普通的 .docx"))
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+                check_docx_safety([(i.filename, i.file_size) for i in infos], zf.read, self.shown)
+                self.parts: list[tuple[str, bytes]] = [(i.filename, zf.read(i)) for i in infos if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError, KeyError) as exc:
+            raise PackError(Problem(f"Word 模板无法打开（{exc}）", self.shown, hint="请用 Word 或 WPS 另存为 .docx")) from None
+        names = [name for name, _ in self.parts]
+        if "word/document.xml" not in names:
+            raise PackError(Problem("Word 模板里没有正文（word/document.xml）", self.shown))
+        self.style_ids = template_style_ids(path.read_bytes())
+        self.templates: dict[str, Template] = {}
+        for name, data in self.parts:
+            if TEMPLATED_PART.match(name):
+                text = data.decode("utf-8")
+                if "{{" in text or "{%" in text:
+                    source = _split_paragraph_lines(patch_tags(text))
+                    self.templates[name] = compile_checked(env, f"{self.shown}:{name}", source=source)
+        if "word/document.xml" not in self.templates or "body" not in self._document_names():
+            raise PackError(Problem("Word 模板的正文里缺少“{{p body }}”标记", self.shown,
+                                    hint="在模板正文中单独占一段写上 {{p body }}，报告内容会放在那里"))
+        self.parts = _with_custom_properties_declared(self.parts)
+
+    def _document_names(self) -> set[str]:
+        from jinja2.meta import find_undeclared_variables
+
+        source = next(data for name, data in self.parts if name == "word/document.xml").decode("utf-8")
+        return set(find_undeclared_variables(PackSandbox().parse(_split_paragraph_lines(patch_tags(source)))))
+
+    def missing_styles(self) -> list[str]:
+        from .pack import STYLE_ROLES
+
+        missing = []
+        for role, style_id in self.styles.items():
+            expected = STYLE_ROLES[role][1] if role in STYLE_ROLES else "paragraph"
+            if self.style_ids.get(style_id) != expected:
+                missing.append(f"{style_id}（{'段落' if expected == 'paragraph' else '字符'}样式，用于 {role}）")
+        return missing
+
+    # -- rendering
+
+    def body_xml(self, document: Document) -> str:
+        return "".join(self._paragraph_xml(p) for p in document.paragraphs)
+
+    def _paragraph_xml(self, paragraph: Paragraph) -> str:
+        style = self.styles.get(paragraph.role, self.styles["body"])
+        runs = "".join(self._run_xml(span) for span in paragraph.spans)
+        return f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{runs}</w:p>'
+
+    def _run_xml(self, span: Span) -> str:
+        text = xml_escape(_XML_INVALID.sub("", span.text))
+        if span.kind == "placeholder":
+            props = f'<w:rPr><w:rStyle w:val="{self.styles["placeholder"]}"/><w:highlight w:val="yellow"/></w:rPr>'
+        elif span.kind in ("lead2", "lead3"):
+            props = f'<w:rPr><w:rStyle w:val="{self.styles[span.kind]}"/></w:rPr>'
+        else:
+            props = ""
+        return f'<w:r>{props}<w:t xml:space="preserve">{text}</w:t></w:r>'
+
+    def render(self, document: Document, meta: Mapping[str, Any], properties: Mapping[str, str],
+               created: str) -> tuple[bytes, str]:
+        """The .docx bytes and the fingerprint of its generated content."""
+        context = {
+            "body": Markup(self.body_xml(document)),
+            "title": document.title,
+            "meta": {k: ("" if v is None else str(v)) for k, v in meta.items()},
+        }
+        rendered: dict[str, bytes] = {}
+        for name, template in self.templates.items():
+            xml = render_limited(template, context, f"{self.shown}:{name}")
+            data = _join_paragraph_lines(xml).encode("utf-8")
+            _check_well_formed(data, f"{self.shown}:{name}")
+            rendered[name] = data
+        print_ = fingerprint(rendered["word/document.xml"])
+        props = {**properties, "reportgen.fingerprint": print_}
+        rendered[CUSTOM_PROPS] = _custom_xml(props)
+        rendered[CORE_PROPS] = _core_xml(document.title, str(meta.get("name") or meta.get("unit") or ""), created)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in self.parts:
+                info = zipfile.ZipInfo(name, FIXED_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 0
+                zf.writestr(info, rendered.get(name, data))
+        return buffer.getvalue(), print_
+
+
+def patch_tags(xml: str) -> str:
+    """docxtpl's clean-up of tags Word split across runs, cached on disk by content."""
+    from .cache import cached_text
+
+    def compute() -> str:
+        from docxtpl import DocxTemplate
+
+        return str(DocxTemplate.patch_xml(None, xml))  # patch_xml does not use self
+
+    return cached_text("docxtpl-patch", xml, compute)
+
+
+def _split_paragraph_lines(xml: str) -> str:
+    # As docxtpl does: one paragraph a line, so template errors report useful line numbers.
+    return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
+
+
+def _join_paragraph_lines(xml: str) -> str:
+    return re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+
+
+def _check_well_formed(data: bytes, shown: str) -> None:
+    parser = xml.parsers.expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise PackError(Problem(f"Word 模板渲染后不是合法的 XML（{exc}）", shown,
+                                hint="检查模板中的 {% %} 标记是否把段落拆坏了")) from None
+
+
+def _with_custom_properties_declared(parts: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Make sure the package declares docProps/custom.xml and core.xml (once, at load)."""
+    result: list[tuple[str, bytes]] = []
+    names = {name for name, _ in parts}
+    for name, data in parts:
+        if name == "[Content_Types].xml":
+            text = data.decode("utf-8")
+            if f'PartName="/{CUSTOM_PROPS}"' not in text:
+                text = text.replace("</Types>", f'<Override PartName="/{CUSTOM_PROPS}" ContentType="{_CUSTOM_CT}"/></Types>')
+            if f'PartName="/{CORE_PROPS}"' not in text:
+                text = text.replace("</Types>", f'<Override PartName="/{CORE_PROPS}" ContentType='
+                                    '"application/vnd.openxmlformats-package.core-properties+xml"/></Types>')
+            data = text.encode("utf-8")
+        elif name == "_rels/.rels":
+            text = data.decode("utf-8")
+            if _CUSTOM_REL not in text:
+                text = text.replace("</Relationships>", f'<Relationship Id="rIdReportgenCustom" Type="{_CUSTOM_REL}" '
+                                    f'Target="{CUSTOM_PROPS}"/></Relationships>')
+            if "core-properties" not in text:
+                text = text.replace("</Relationships>", '<Relationship Id="rIdReportgenCore" Type="http://schemas.'
+                                    'openxmlformats.org/package/2006/relationships/metadata/core-properties" '
+                                    f'Target="{CORE_PROPS}"/></Relationships>')
+            data = text.encode("utf-8")
+        result.append((name, data))
+    for extra in (CORE_PROPS, CUSTOM_PROPS):
+        if extra not in names:
+            result.append((extra, b""))
+    return result
+
+
+def _custom_xml(props: Mapping[str, str]) -> bytes:
+    items = "".join(
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{xml_escape(name)}">'
+        f"<vt:lpwstr>{xml_escape(value)}</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(sorted(props.items()), start=2)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+        'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+        f"{items}</Properties>"
+    ).encode()
+
+
+def _core_xml(title: str, creator: str, created: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:title>{xml_escape(title)}</dc:title><dc:creator>{xml_escape(creator)}</dc:creator>"
+        "<cp:lastModifiedBy>reportgen</cp:lastModifiedBy>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{created}</dcterms:modified>'
+        "</cp:coreProperties>"
+    ).encode()

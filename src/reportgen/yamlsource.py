@@ -1,0 +1,356 @@
+"""Read a YAML file the way Windows users save it, and keep where every value came from.
+
+Only the safe subset of YAML is accepted: plain mappings, lists and scalars.  Anything
+that could build an object, expand without bound or hide a lost value (duplicate keys)
+is reported as a ``Problem`` with file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem, ProfileError, ReportgenError, display_path
+
+__all__ = ["MAX_FILE_BYTES", "KeyPath", "YamlDocument", "decode_text", "load_yaml_file", "parse_yaml"]
+
+MAX_FILE_BYTES = 1024 * 1024  # a real profile is a few KB; refuse anything this big unread
+MAX_NODES = 100_000  # after alias expansion: stops "billion laughs"
+MAX_DEPTH = 40
+
+KeyPath = tuple[str | int, ...]
+
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+# Characters XML 1.0 forbids (Word puts some of them in copied text): dropped on read.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+_TAB_INDENT = re.compile(r"^[ ]*[\t\u3000]")
+_FULLWIDTH_COLON_KEY = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_][A-Za-z0-9_.-]*)\s*：")
+_COLON_NO_SPACE = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_][A-Za-z0-9_-]*):(?=[^\s/:])")
+
+
+def path_text(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """Plain data from a YAML file plus the 1-based (line, column) of every key and value."""
+
+    file: str
+    data: Any
+    key_marks: Mapping[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    value_marks: Mapping[KeyPath, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: KeyPath, *, at_key: bool = False) -> tuple[int | None, int | None]:
+        marks = (self.key_marks, self.value_marks) if at_key else (self.value_marks, self.key_marks)
+        probe = tuple(path)
+        while True:
+            for table in marks:
+                if probe in table:
+                    return table[probe]
+            if not probe:
+                return (None, None)
+            probe = probe[:-1]
+
+    def problem(self, path: KeyPath, message: str, hint: str | None = None, *, at_key: bool = False) -> Problem:
+        line, column = self.where(path, at_key=at_key)
+        return Problem(message, self.file, line, column, path_text(path) or None, hint)
+
+
+def decode_text(raw: bytes, file: str) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (WPS/Notepad on Chinese Windows)."""
+    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ProfileError(Problem("这不是文本文件（含有二进制内容）", file, hint="资料文件应是用记事本或 WPS 保存的 .yaml 文本"))
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise _encoding_error(raw, exc, file) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise _encoding_error(raw, utf8_error, file) from None
+
+
+def _encoding_error(raw: bytes, exc: UnicodeDecodeError, file: str) -> ProfileError:
+    line = raw[: exc.start].count(b"\n") + 1
+    return ProfileError(
+        Problem("无法识别文件的文字编码（既不是 UTF-8，也不是 GB18030）", file, line,
+                hint="请用记事本“另存为”，编码选择 UTF-8")
+    )
+
+
+def read_source(path: Path, *, what: str = "资料文件") -> str:
+    shown = display_path(path)
+    if not path.exists():
+        raise ProfileError(Problem(f"找不到{what}", shown, hint="请检查路径和文件名是否写对"))
+    if path.is_dir():
+        raise ProfileError(Problem(f"这是一个文件夹，不是{what}", shown, hint="请指定文件夹里的 .yaml 文件"))
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ProfileError(
+                Problem(f"文件太大（{size // 1024} KB），不像是{what}", shown,
+                        hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB")
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(Problem(f"无法读取文件：{exc.strerror}", shown)) from None
+    return decode_text(raw, shown)
+
+
+def load_yaml_file(path: Path, *, what: str = "资料文件", error: type[ReportgenError] = ProfileError) -> YamlDocument:
+    try:
+        text = read_source(path, what=what)
+    except ProfileError as exc:
+        raise error(exc.problems) from None
+    return parse_yaml(text, display_path(path), what=what, error=error)
+
+
+def _scan_typing_slips(text: str, file: str) -> list[Problem]:
+    """Find the slips a Chinese keyboard makes that YAML would misread or reject."""
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip()
+        if stripped.startswith("#"):
+            continue
+        tab = _TAB_INDENT.match(line)
+        if tab:
+            char = line[tab.end() - 1]
+            name = "制表符（Tab）" if char == "\t" else "全角空格"
+            problems.append(Problem(f"这一行用{name}缩进", file, number, tab.end(),
+                                    hint="YAML 只能用半角空格缩进，请把它换成两个空格"))
+        colon = _FULLWIDTH_COLON_KEY.match(line)
+        if colon:
+            problems.append(Problem(f"键“{colon.group(2)}”后面用了全角冒号“：”", file, number,
+                                    line.index("：", colon.start(2)) + 1, colon.group(2),
+                                    hint=f"改成半角冒号加一个空格：“{colon.group(2)}: ”"))
+        no_space = _COLON_NO_SPACE.match(line)
+        if no_space and not colon:
+            problems.append(Problem(f"键“{no_space.group(2)}”的冒号后面缺少空格", file, number,
+                                    no_space.end(2) + 1, no_space.group(2),
+                                    hint=f"写成“{no_space.group(2)}: 值”（冒号后面加一个空格）"))
+    return problems
+
+
+_YAML_MESSAGES = (
+    ("found character '\\t' that cannot start any token", "这里有制表符（Tab），YAML 不允许", "请改用空格"),
+    ("mapping values are not allowed here", "这里不能出现“键: 值”",
+     "检查缩进是否对齐，或者值里含有“: ”时用引号把整个值括起来"),
+    ("could not find expected ':'", "缺少冒号", "每个键后面要有半角冒号和空格，如“unit: 某某单位”"),
+    ("found duplicate anchor", "锚点（&名称）重复", None),
+    ("found undefined alias", "引用了不存在的锚点（*名称）", None),
+    ("expected <block end>, but found", "缩进没有对齐", "同一层的键要左端对齐，请检查这一行和上一行的空格数"),
+    ("did not find expected key", "缩进没有对齐或缺少冒号", "同一层的键要左端对齐；列表项以“- ”开头"),
+    ("did not find expected '-' indicator", "列表项缺少“- ”", "列表的每一项以半角“- ”开头"),
+    ("found unexpected end of stream", "文件在引号或括号还没闭合时就结束了", "检查引号、方括号是否成对"),
+    ("expected a single document", "文件里有多个 YAML 文档（“---”分隔）", "一个资料文件只写一份内容，删掉多余的“---”"),
+    ("found unknown escape character", "双引号里有无法识别的反斜杠转义", "改用单引号，或把“\\”写成“\\\\”"),
+    ("special characters are not allowed", "文件里有无法识别的特殊字符", "删掉这一处看不见的字符后重试"),
+    ("unacceptable character", "文件里有无法识别的特殊字符", "删掉这一处看不见的字符后重试"),
+)
+
+
+def _translate_yaml_error(exc: yaml.YAMLError, file: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    problem = str(getattr(exc, "problem", "") or exc)
+    for needle, message, hint in _YAML_MESSAGES:
+        if needle in problem:
+            return Problem(message, file, line, column, hint=hint)
+    return Problem(f"YAML 格式错误（{problem}）", file, line, column,
+                   hint="检查这一行的缩进、冒号和引号；可对照 reportgen init 生成的模板")
+
+
+def parse_yaml(text: str, file: str, *, what: str = "资料文件", error: type[ReportgenError] = ProfileError) -> YamlDocument:
+    text = _XML_INVALID.sub("", text.lstrip("\ufeff"))
+    slips = _scan_typing_slips(text, file)
+    if slips:
+        raise error(slips)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        raise error(_translate_yaml_error(exc, file)) from None
+    except RecursionError:
+        raise error(Problem("嵌套层次太深", file, hint=f"{what}最多嵌套几层，请检查括号是否成对")) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise error(Problem("文件是空的（或只有注释），没有任何内容", file,
+                            hint="可以用“reportgen init 文件名.yaml”生成一个带说明的模板"))
+    builder = _Builder(file, loader)
+    data = builder.build(node, (), 0)
+    if builder.problems:
+        raise error(builder.problems)
+    if not isinstance(data, dict):
+        raise error(Problem("文件最外层应当是“键: 值”的形式", file, 1, 1,
+                            hint="参考 reportgen init 生成的模板，第一层是 meta:、facts: 等键"))
+    return YamlDocument(file, data, builder.key_marks, builder.value_marks)
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain Python data, recording marks and problems."""
+
+    def __init__(self, file: str, loader: Any) -> None:
+        self.file = file
+        self.loader = loader
+        self.problems: list[Problem] = []
+        self.key_marks: dict[KeyPath, tuple[int, int]] = {}
+        self.value_marks: dict[KeyPath, tuple[int, int]] = {}
+        self.budget = MAX_NODES
+
+    def _report(self, node: yaml.Node, path: KeyPath, message: str, hint: str | None = None) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(message, self.file, mark.line + 1, mark.column + 1, path_text(path) or None, hint))
+
+    def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            if self.budget == -1:
+                self._report(node, path, "内容展开后过于庞大（可能是别名“*”反复引用）",
+                             "资料文件不需要锚点和别名，请直接写出内容")
+            return None
+        if depth > MAX_DEPTH:
+            if not any("嵌套" in p.message for p in self.problems):
+                self._report(node, path, "嵌套层次太深", f"最多嵌套 {MAX_DEPTH} 层")
+            return None
+        self.value_marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag not in _SCALAR_TAGS:
+                self._report(node, path, f"不支持的 YAML 标签“{node.tag}”",
+                             "资料文件只能写普通的文字、数字和列表，不能带“!!”或“!”标签")
+                return None
+            try:
+                return self.loader.construct_object(node)
+            except (yaml.YAMLError, ValueError, OverflowError):
+                self._report(node, path, f"无法识别的值“{node.value}”", "如果这是一段文字，请用引号括起来")
+                return None
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                self._report(node, path, f"不支持的 YAML 标签“{node.tag}”", "去掉“!!”或“!”标签")
+                return None
+            return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)
+        if node.tag != _MAP_TAG:
+            self._report(node, path, f"不支持的 YAML 标签“{node.tag}”", "去掉“!!”或“!”标签")
+            return None
+        result: dict[str, Any] = {}
+        first_seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._report(key_node, path, "键必须是一段简单的文字", None)
+                continue
+            key = str(key_node.value).strip()
+            if key_node.tag == "tag:yaml.org,2002:merge" or key == "<<":
+                self._report(key_node, path, "不支持合并键“<<”", "请直接写出每个键")
+                continue
+            if key in first_seen:
+                self._report(key_node, (*path, key), f"键“{key}”重复出现（第一次在第 {first_seen[key]} 行）",
+                             "删掉其中一个；否则前一个值会被悄悄覆盖")
+                continue
+            first_seen[key] = key_node.start_mark.line + 1
+            self.key_marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+
+_TYPE_NAMES = {str: "一段文字", int: "整数", dict: "“键: 值”映射", list: "列表（每项以“- ”开头）", bool: "true 或 false"}
+
+
+class FieldReader:
+    """Reads typed fields out of a YamlDocument, collecting every problem instead of stopping."""
+
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def report(self, path: KeyPath, message: str, hint: str | None = None, *, at_key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, message, hint, at_key=at_key))
+
+    def value(self, path: KeyPath) -> Any:
+        node: Any = self.doc.data
+        for part in path:
+            if isinstance(part, int):
+                node = node[part] if isinstance(node, list) and part < len(node) else None
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    def typed(self, path: KeyPath, kind: type, *, required: bool = False, hint: str | None = None) -> Any:
+        value = self.value(path)
+        if value is None:
+            if required:
+                self.report(path, f"缺少必填项，应为{_TYPE_NAMES.get(kind, kind.__name__)}", hint, at_key=True)
+            return None
+        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if kind is int and isinstance(value, bool):
+            value = None
+        if not isinstance(value, kind):
+            self.report(path, f"应为{_TYPE_NAMES.get(kind, kind.__name__)}，实际是{describe(value)}", hint)
+            return None
+        if kind is str:
+            return value.strip()
+        return value
+
+    def known_keys(self, path: KeyPath, allowed: Mapping[str, str] | list[str] | tuple[str, ...],
+                   *, labels: Mapping[str, str] | None = None) -> None:
+        """Report keys under ``path`` that are not allowed, suggesting the nearest valid one."""
+        table = self.value(path) if path else self.doc.data
+        if not isinstance(table, dict):
+            return
+        for key in table:
+            if key not in allowed:
+                self.report((*path, key), f"未知的键“{key}”", suggest(key, list(allowed), labels), at_key=True)
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"“{'true' if value else 'false'}”"
+    if isinstance(value, dict):
+        return "一组“键: 值”"
+    if isinstance(value, list):
+        return "一个列表"
+    text = str(value)
+    return f"“{text[:30]}{'…' if len(text) > 30 else ''}”"
+
+
+def suggest(word: str, choices: list[str], labels: Mapping[str, str] | None = None) -> str:
+    """A hint naming the nearest valid key (by spelling, or by its Chinese label)."""
+    import difflib
+
+    if labels:
+        for key, label in labels.items():
+            if word and (word == label or word in label or label in word) and key in choices:
+                return f"“{word}”应写作“{key}”"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"是不是“{close[0]}”？"
+    shown = "、".join(choices[:12]) + ("……" if len(choices) > 12 else "")
+    return f"可用的键：{shown}"
