@@ -9,6 +9,7 @@ recorded); an edited draft or a file reportgen did not make is refused unless
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import os
@@ -109,7 +110,5 @@ def write_atomically(target: Path, data: bytes) -> None:
                                   hint="检查磁盘空间和文件夹权限，或用 -o 换一个位置")) from None
     finally:
         if tmp_name is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
-            except OSError:
-                pass

@@ -240,7 +240,7 @@ class _ProfileReader(FieldReader):
     def _fact(self, path: KeyPath, spec: FactSpec, raw: Any) -> FactValue | None:
         unit = f"（单位：{spec.unit}）" if spec.unit and spec.type != "percent" else ""
         if spec.type == "text":
-            if isinstance(raw, (dict, list)) or isinstance(raw, bool):
+            if isinstance(raw, (dict, list, bool)):
                 self.report(path, f"“{spec.label}”应为一段文字，实际是{describe(raw)}")
                 return None
             return self._text(path, str(raw))
@@ -274,7 +274,7 @@ class _ProfileReader(FieldReader):
 
     def _number(self, path: KeyPath, spec: FactSpec, raw: Any, unit: str) -> float | int | None:
         kind = "整数" if spec.type == "integer" else ("百分数" if spec.type == "percent" else "数字")
-        if isinstance(raw, bool) or isinstance(raw, (dict, list)):
+        if isinstance(raw, (bool, dict, list)):
             self.report(path, f"“{spec.label}”应为{kind}{unit}，实际是{describe(raw)}")
             return None
         if isinstance(raw, (int, float)):

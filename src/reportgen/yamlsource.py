@@ -315,7 +315,7 @@ class FieldReader:
         if not isinstance(value, kind):
             self.report(path, f"应为{_TYPE_NAMES.get(kind, kind.__name__)}，实际是{describe(value)}", hint)
             return None
-        if kind is str:
+        if isinstance(value, str):
             return value.strip()
         return value
 
