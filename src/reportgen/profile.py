@@ -86,7 +86,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class Rectification:
-    problem: str
+    problem: str | None  # None: still to be filled in (shows as a placeholder)
     action: str | None
 
 
@@ -130,10 +130,16 @@ _NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _UNIT_SUFFIX = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(\S+)$")
 
 
+_WIDE = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_SPACE_BETWEEN_WIDE = re.compile(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])")
+
+
 def _clean_text(value: str) -> str:
-    """Text pasted from Word: normalise line breaks and stray spaces, keep everything else literally."""
+    """Text pasted from Word or folded by YAML: drop line breaks and the spaces they leave
+    between Chinese characters; keep everything else literally."""
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    return re.sub(r"[ \t]*\n[ \t]*", "", value).strip()
+    value = re.sub(r"[ \t]*\n[ \t]*", "", value)
+    return _SPACE_BETWEEN_WIDE.sub("", value).strip()
 
 
 class _ProfileReader(FieldReader):
@@ -373,11 +379,11 @@ class _ProfileReader(FieldReader):
             if self.typed(path, dict, required=True) is None:
                 continue
             self.known_keys(path, ("problem", "action"))
-            problem = self.typed((*path, "problem"), str, required=True)
+            problem = self.typed((*path, "problem"), str)
             action = self.typed((*path, "action"), str)
             problem = self._text((*path, "problem"), problem) if problem else None
-            if problem:
-                result.append(Rectification(problem.rstrip("。"), self._text((*path, "action"), action) if action else None))
+            action = self._text((*path, "action"), action) if action else None
+            result.append(Rectification(problem.rstrip("。") if problem else None, action))
         return tuple(result)
 
     def _overrides(self) -> dict[str, str]:

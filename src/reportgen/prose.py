@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from .errors import PackError, Problem, display_path
 from .model import Document, Paragraph, Span, SpanKind, placeholder_text
-from .numbering import item_label
+from .numbering import chinese_numeral, item_label
 from .pack import CATALOGUE_FOR_SECTION, CatalogueEntry, FactSpec, Pack, SectionSpec
 from .profile import META_FIELDS, Choice, Meta, Profile
 from .sandbox import FileLoader, PackSandbox, compile_checked, render_limited
@@ -72,6 +72,38 @@ class Value:
         return escape(self.text)
 
     __str__ = __html__
+
+    # Arithmetic (``{{ meta.year - 1 }}``) works on the raw number; on a missing value the
+    # result is the same placeholder, so a template never crashes on an absent fact.
+    def _arith(self, other: Any, op: Callable[[Any, Any], Any]) -> Any:
+        if isinstance(other, Value):
+            if not other.present:
+                return other
+            other = other.value
+        if not self.present or not isinstance(self.value, (int, float)):
+            return self
+        return op(self.value, other)
+
+    def __add__(self, other: Any) -> Any:
+        return self._arith(other, lambda a, b: a + b)
+
+    def __radd__(self, other: Any) -> Any:
+        return self._arith(other, lambda a, b: b + a)
+
+    def __sub__(self, other: Any) -> Any:
+        return self._arith(other, lambda a, b: a - b)
+
+    def __rsub__(self, other: Any) -> Any:
+        return self._arith(other, lambda a, b: b - a)
+
+
+def chinese_filter(value: Any) -> Any:
+    """``{{ count|chinese }}`` -> 三; a missing Value stays a placeholder."""
+    if isinstance(value, Value):
+        if not value.present:
+            return value
+        value = value.value
+    return chinese_numeral(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _format_number(number: float) -> str:
@@ -160,6 +192,7 @@ class ProseEngine:
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
         self.env = PackSandbox(FileLoader(self._read))
+        self.env.filters["chinese"] = chinese_filter
         self._compiled: dict[str, Template] = {}
 
     def _read(self, relative: str) -> str:
@@ -213,9 +246,13 @@ def iter_templates(pack: Pack) -> Iterable[tuple[str, str | None]]:
             yield entry.template, None
 
 
+# A template writes 《{{ f.plan }}》 and the user typed the marks too: keep one pair.
+_DOUBLED_MARKS = re.compile("(《|》|“|”|「|」)\\1")
+
+
 def markup_to_spans(text: str) -> tuple[Span, ...]:
     """Rendered (escaped) template output -> text and placeholder spans, line breaks removed."""
-    text = _BREAKS_RE.sub("", text).strip()
+    text = _DOUBLED_MARKS.sub(r"\1", _BREAKS_RE.sub("", text).strip())
     spans: list[Span] = []
     position = 0
     for match in _PH_RE.finditer(text):
@@ -381,8 +418,11 @@ class _Composer:
             action = (Span(item.action),) if item.action else (
                 Span(placeholder_text(f"第{n}个问题的整改情况"), "placeholder", f"rectification[{n}].action"),)
             label = item_label(numbering, n)
-            spans = (Span(f"{label}{item.problem}。", _LEAD_STYLE.get(numbering, "text")), Span("整改情况："),
-                     *_ensure_period(action))
+            style = _LEAD_STYLE.get(numbering, "text")
+            problem = (Span(f"{label}{item.problem}。", style),) if item.problem else (
+                Span(label, style), Span(placeholder_text(f"上年度第{n}个问题"), "placeholder", f"rectification[{n}].problem"),
+                Span("。", style))
+            spans = (*problem, Span("整改情况："), *_ensure_period(action))
             if numbering == "ordinal_inline":
                 spans_all.extend(spans)
             else:

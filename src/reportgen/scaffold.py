@@ -60,11 +60,13 @@ def scaffold_text(pack: Pack, pack_request: str | None = None) -> str:
         if kind == "rectification":
             out.append("")
             out += _comment_block([
-                "上年问题整改情况（可选）：有上年度查摆或反馈的问题时，去掉下面各行开头的“# ”并填写。",
-                "rectification:",
-                "  - problem: 上年查摆的问题（一句话）",
-                "    action: 整改情况（做了什么、结果如何）",
+                "上年问题整改情况：每个上年度查摆或反馈的问题写一项；没有时删掉 rectification 这一整段。",
             ])
+            out += [
+                "rectification:",
+                "  - problem:   # 上年度的问题（一句话）",
+                "    action:    # 整改情况（做了什么、结果如何）",
+            ]
             continue
         catalogue_name = CATALOGUE_FOR_SECTION.get(kind)
         if catalogue_name is None:
