@@ -11,8 +11,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["cache_dir", "cached_text"]
+if TYPE_CHECKING:
+    from jinja2.bccache import BytecodeCache
+
+__all__ = ["cache_dir", "cached_text", "template_code_cache"]
 
 CACHE_VERSION = "1"
 
@@ -34,12 +38,64 @@ def cached_text(namespace: str, key_text: str, compute: Callable[[], str]) -> st
     except OSError:
         pass
     value = compute()
+    _store(path, value.encode("utf-8"))
+    return value
+
+
+def _store(path: Path, data: bytes) -> None:
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(value)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
+        tmp = None
     except OSError:
         pass
-    return value
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def template_code_cache(namespace: str) -> BytecodeCache:
+    """A Jinja bytecode cache on disk, so a new process does not re-compile a pack's templates.
+
+    Entries are keyed by reportgen's version, ``namespace`` (the pack) and the template's
+    name, and hold the source's checksum: a changed template is compiled — and so checked by
+    the sandbox — again.  Any failure just means compiling.
+    """
+    import io
+
+    from jinja2.bccache import Bucket
+    from jinja2.bccache import BytecodeCache as Base
+
+    from . import __version__
+
+    class TemplateCodeCache(Base):
+        def get_cache_key(self, name: str, filename: str | None = None) -> str:
+            text = f"{CACHE_VERSION}\0{__version__}\0{namespace}\0{name}\0{filename}"
+            return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+        def _path(self, bucket: Bucket) -> Path:
+            return cache_dir() / "jinja" / f"{bucket.key}.bin"
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            try:
+                data = self._path(bucket).read_bytes()
+                bucket.load_bytecode(io.BytesIO(data))
+            except Exception:  # noqa: BLE001 - missing or damaged entry: compile instead
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            try:
+                buffer = io.BytesIO()
+                bucket.write_bytecode(buffer)
+            except Exception:  # noqa: BLE001
+                return
+            _store(self._path(bucket), buffer.getvalue())
+
+    return TemplateCodeCache()

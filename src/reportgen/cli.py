@@ -57,6 +57,8 @@ _CLICK_ZH = {
     "directory": "文件夹",
     "path": "路径",
     "Aborted!": "已取消。",
+    "default: {default}": "默认：{default}",
+    "required": "必填",
     "%(prog)s, version %(version)s": "%(prog)s，版本 %(version)s",
 }
 
@@ -204,6 +206,111 @@ def check(path: Path, pack_request: str | None) -> None:
     click.echo(f"待补充 {len(result.missing)} 处：")
     for item in result.missing:
         click.echo(f"  - {item.label}（{item.key}，位置：{item.where}）")
+
+
+# ---------------------------------------------------------------- packs: managing template packs
+
+
+@cli.group(context_settings=CONTEXT, help="管理模板包：列出、查看、新建、检查、导出和安装。\n\n"
+           "模板包决定稿子的结构、措辞和 Word 版式。上级党组织可以制作或修改模板包，用 export 导出为 .zip "
+           "发给各基层单位，各单位用 install 安装后即可使用。")
+def packs() -> None:
+    pass
+
+
+@packs.command("list", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（每项含 name、version、title、source）。")
+@handle_errors
+def packs_list(as_json: bool) -> None:
+    """列出能找到的模板包：当前文件夹的 packs/（本地）、已安装、内置。"""
+    import json
+
+    from .errors import display_path
+    from .packs import list_all
+
+    listing = list_all(Path.cwd())
+    if as_json:
+        click.echo(json.dumps(listing.as_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(listing.as_lines()))
+    for folder, _ in listing.broken:
+        click.echo(f"注意：{display_path(folder)} 里的模板包无法读取；运行 reportgen packs check "
+                   f"{display_path(folder)} 查看原因", err=True)
+
+
+@packs.command("show", context_settings=CONTEXT)
+@click.argument("request", metavar="名称|路径")
+@handle_errors
+def packs_show(request: str) -> None:
+    """显示模板包的事实、条目和结构。"""
+    from .packs import show_pack
+
+    click.echo(show_pack(request, Path.cwd()))
+
+
+@packs.command("new", context_settings=CONTEXT)
+@click.argument("directory", type=click.Path(path_type=Path), metavar="文件夹")
+@click.option("--from", "source", default="jiguan", show_default=True, metavar="名称|路径",
+              help="以哪个模板包为底本。")
+@handle_errors
+def packs_new(directory: Path, source: str) -> None:
+    """复制一个模板包来修改：名称取自文件夹名，版本重置为 0.1.0。"""
+    from .errors import display_path
+    from .packs import new_pack
+
+    pack = new_pack(directory, source, Path.cwd())
+    click.echo(f"已建立模板包 {pack.name} {pack.version}：{display_path(pack.root)}（底本：{source}）")
+    click.echo(f"下一步：修改其中的 pack.yaml、prose/ 和 word/，然后运行 reportgen packs check {display_path(pack.root)}")
+
+
+@packs.command("check", context_settings=CONTEXT)
+@click.argument("request", metavar="名称|路径")
+@handle_errors
+def packs_check(request: str) -> None:
+    """检查模板包：清单、正文模板、变量、Word 模板的样式和安全、示例资料文件能否生成。"""
+    from .errors import display_path
+    from .packs import check_pack
+
+    report = check_pack(request, Path.cwd())
+    pack = report.pack
+    click.echo(f"模板包 {pack.name} {pack.version} 检查通过（{display_path(pack.root)}）：{report.templates} 个正文模板、"
+               "Word 模板和示例资料文件都没有问题。")
+    for note in report.notes:
+        click.echo(f"注意：{note}")
+
+
+@packs.command("export", context_settings=CONTEXT)
+@click.argument("request", metavar="名称|路径")
+@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="文件.zip",
+              help="导出的文件，默认为“名称-版本.zip”。")
+@click.option("--force", is_flag=True, help="导出文件已存在时覆盖。")
+@handle_errors
+def packs_export(request: str, output: Path | None, force: bool) -> None:
+    """检查并导出模板包为 .zip 文件，以便发给其他单位。"""
+    from .errors import display_path
+    from .packs import export_pack
+
+    result = export_pack(request, output, force=force, profile_dir=Path.cwd())
+    click.echo(f"已导出模板包 {result.pack.name} {result.pack.version}：{display_path(result.output)}"
+               f"（{result.files} 个文件）")
+    for note in result.notes:
+        click.echo(f"注意：{note}")
+
+
+@packs.command("install", context_settings=CONTEXT)
+@click.argument("source", type=click.Path(path_type=Path), metavar="文件.zip|文件夹")
+@click.option("--force", is_flag=True, help="同名同版本的模板包已安装时仍然覆盖。")
+@handle_errors
+def packs_install(source: Path, force: bool) -> None:
+    """安装别人发来的模板包（.zip 或文件夹）：先全面检查，不安全或有错误的一律拒绝。"""
+    from .errors import display_path
+    from .packs import install_pack
+
+    result = install_pack(source, force=force)
+    click.echo(result.message)
+    click.echo(f"位置：{display_path(result.pack.root)}")
+    for note in result.notes:
+        click.echo(f"注意：{note}")
 
 
 def main() -> None:

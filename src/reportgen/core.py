@@ -7,7 +7,7 @@ compiles once and renders many.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +17,10 @@ from .model import Document
 from .pack import Pack, find_pack
 from .profile import META_FIELDS, Profile, load_profile_document, validate_profile
 from .prose import ProseEngine
-from .yamlsource import YamlDocument
+from .yamlsource import _XML_INVALID, YamlDocument
 
 __all__ = ["BuildResult", "CheckResult", "DraftMaker", "MissingFact", "build", "check", "draft_maker", "init",
-           "load_profile"]
+           "load_profile", "write_draft"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class DraftMaker:
             "reportgen.version": __version__,
             "reportgen.pack": self.pack.name,
             "reportgen.pack_version": self.pack.version,
-            "reportgen.profile": Path(profile.file).name,
+            "reportgen.profile": _XML_INVALID.sub("", Path(profile.file).name),
             "reportgen.profile_sha256": profile.digest,
         }
         with time_limit():
@@ -124,12 +124,22 @@ def _created(profile: Profile) -> str:
     return "2000-01-01T00:00:00Z"
 
 
-def load_profile(profile_path: Path, pack_request: str | None = None,
-                 *, pack: Pack | None = None) -> tuple[Profile, Pack]:
-    """Read, parse and validate a profile; the pack comes from ``--pack``, else the profile's ``pack:``."""
+def load_profile(profile_path: Path, pack_request: str | None = None, *, pack: Pack | None = None,
+                 packs: dict[tuple[str | None, Path], Pack] | None = None) -> tuple[Profile, Pack]:
+    """Read, parse and validate a profile; the pack comes from ``--pack``, else the profile's ``pack:``.
+
+    ``packs`` caches resolved packs by (request, profile folder) across calls (batch builds).
+    """
     doc, digest = load_profile_document(profile_path)
     if pack is None:
-        pack = find_pack(pack_request or _requested_pack(doc), profile_dir=profile_path.parent)
+        request = pack_request or _requested_pack(doc)
+        key = (request, profile_path.parent)
+        found = packs.get(key) if packs is not None else None
+        if found is None:
+            found = find_pack(request, profile_dir=profile_path.parent)
+            if packs is not None:
+                packs[key] = found
+        pack = found
     return validate_profile(doc, digest, pack), pack
 
 
@@ -168,20 +178,34 @@ def default_output(profile_path: Path, fmt: str) -> Path:
 def build(profile_path: Path, output: Path | None = None, *, pack_request: str | None = None, fmt: str = "docx",
           force: bool = False, pack: Pack | None = None) -> BuildResult:
     """Build one draft; ``output`` may be a file or an existing folder."""
-    from .output import guard_target, write_atomically
-
     profile, pack = load_profile(profile_path, pack_request, pack=pack)
     target = output if output is not None else default_output(profile_path, fmt)
     if target.is_dir():
         target = target / f"{profile_path.stem}.{fmt}"
-    if target.suffix.lower() != f".{fmt}":
-        raise OutputError(Problem(f"输出文件的扩展名应为 .{fmt}", display_path(target),
-                                  hint=f"例如 -o {target.stem}.{fmt}，或用 --format 指定格式"))
+    return write_draft(profile_path, profile, pack, target, fmt=fmt, force=force)
+
+
+def write_draft(profile_path: Path, profile: Profile, pack: Pack, target: Path, *, fmt: str = "docx",
+                force: bool = False, precheck: bool = True,
+                write: Callable[[Path, bytes], None] | None = None) -> BuildResult:
+    """Draft a validated profile and write it to ``target`` (a file path), edit-safely.
+
+    ``precheck`` refuses a bad target before drafting (one build: an immediate answer; a batch skips
+    it, the check just before writing is the one that counts); ``write`` replaces
+    ``write_atomically`` (a batch writes a group of drafts with one sync).
+    """
+    from .output import check_target, guard_target, write_atomically
+    from .pack import builtin_packs_dir, user_packs_dir
+
+    protected = (profile_path, pack.root, builtin_packs_dir(), user_packs_dir())
+    # Refuse an unwritable or edited target before drafting; checked again just before writing.
+    if precheck:
+        check_target(target, force=force, protected=protected, suffix=f".{fmt}")
     maker = draft_maker(pack)
     document = maker.document(profile)
     data = maker.docx(profile, document) if fmt == "docx" else maker.markdown(profile, document)
-    backup = guard_target(target, force=force, protected=(profile_path, pack.root))
-    write_atomically(target, data)
+    backup = guard_target(target, force=force, protected=protected, suffix=f".{fmt}")
+    (write or write_atomically)(target, data)
     summary = {spec.key: str(profile.facts.get(spec.key, "")) for spec in pack.facts if spec.summary}
     return BuildResult(target, document.han_count(), missing_facts(document), pack, profile, backup, summary)
 

@@ -21,10 +21,12 @@ from pathlib import Path
 
 from .errors import OutputError, Problem, display_path
 
-__all__ = ["MD_FINGERPRINT", "existing_state", "guard_target", "md_fingerprint", "write_atomically"]
+__all__ = ["MD_FINGERPRINT", "check_target", "existing_state", "guard_target", "md_fingerprint",
+           "write_atomically"]
 
 MD_FINGERPRINT = re.compile(r"\n<!-- reportgen:fingerprint=([0-9a-f]{64}) -->\n?$")
 DRAFT_SUFFIXES = (".docx", ".md")
+MAX_DRAFT_BYTES = 64 * 1024 * 1024  # bigger than any draft: treat as somebody else's file, read nothing
 
 
 def md_fingerprint(text: str) -> str:
@@ -35,8 +37,12 @@ def existing_state(path: Path) -> str:
     """"absent", "untouched" (an earlier draft as generated), "edited" or "foreign"."""
     if not path.exists():
         return "absent"
+    if not path.is_file():
+        return "foreign"
     if path.suffix.lower() == ".md":
         try:
+            if path.stat().st_size > MAX_DRAFT_BYTES:
+                return "foreign"
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return "foreign"
@@ -44,6 +50,8 @@ def existing_state(path: Path) -> str:
         if not match:
             return "foreign"
         return "untouched" if md_fingerprint(text[: match.start()]) == match.group(1) else "edited"
+    if not _plausible_docx(path):
+        return "foreign"
     from .word import read_draft_info
 
     info = read_draft_info(path)
@@ -52,28 +60,84 @@ def existing_state(path: Path) -> str:
     return "edited" if info.edited else "untouched"
 
 
-def guard_target(target: Path, *, force: bool, protected: Iterable[Path] = ()) -> Path | None:
-    """Check that ``target`` may be written; with ``force``, back up what is there.  Returns the backup path."""
-    shown = display_path(target)
-    if target.suffix.lower() not in DRAFT_SUFFIXES:
-        raise OutputError(Problem("输出文件必须以 .docx 或 .md 结尾", shown, hint="例如 -o 述职报告.docx"))
+def _plausible_docx(path: Path) -> bool:
+    """A zip whose document part is of a sane size (so a foreign zip bomb is never inflated)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.getinfo("word/document.xml").file_size <= MAX_DRAFT_BYTES
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+        return False
+
+
+def _protected_problem(target: Path, protected: Iterable[Path]) -> Problem | None:
     resolved = target.resolve()
+    shown = display_path(target)
     for path in protected:
         try:
-            if path.resolve() == resolved or (resolved.is_relative_to(path.resolve()) and path.is_dir()):
-                raise OutputError(Problem("输出位置是资料文件或模板包本身，不能覆盖", shown,
-                                          hint="用 -o 指定另一个文件名"))
-        except OSError:
+            base = path.resolve()
+            if base == resolved and not path.is_dir():
+                return Problem("输出位置就是资料文件本身，不能覆盖", shown, hint="用 -o 指定另一个 .docx 文件名")
+            if path.is_dir() and resolved.is_relative_to(base):
+                return Problem("输出位置在模板包文件夹里，不能覆盖模板包的文件", shown,
+                               hint="用 -o 把稿子写到模板包以外的文件夹")
+        except (OSError, ValueError):
             continue
+    return None
+
+
+def _folder_problem(target: Path) -> Problem | None:
+    """The folder the draft goes into must exist and be writable."""
+    shown = display_path(target)
+    folder = target.parent
+    if folder.is_dir():
+        if os.name == "posix" and not os.access(folder, os.W_OK | os.X_OK):
+            return Problem("没有权限在这个文件夹里写文件", shown, hint="用 -o 换一个可以写入的位置")
+        return None
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        return Problem(f"“{display_path(blocker)}”是一个文件，不是文件夹", shown,
+                       hint="检查 -o 的路径是否写对")
+    return Problem("输出文件夹不存在", shown, hint=f"请先建立文件夹“{display_path(folder)}”，或用 -o 换一个位置")
+
+
+def check_target(target: Path, *, force: bool, protected: Iterable[Path] = (), suffix: str | None = None) -> str:
+    """Refuse a target that may not be written, without touching anything; returns its state.
+
+    Called before any drafting work so that a refusal is immediate; ``guard_target``
+    repeats it just before writing.  ``protected`` (the profile, pack folders) can never
+    be overwritten, not even with ``force``.
+    """
+    shown = display_path(target)
+    problem = _protected_problem(target, protected)
+    if problem is not None:
+        raise OutputError(problem)
+    if target.suffix.lower() not in DRAFT_SUFFIXES:
+        raise OutputError(Problem("输出文件必须以 .docx 或 .md 结尾", shown, hint="例如 -o 述职报告.docx"))
+    if suffix is not None and target.suffix.lower() != suffix:
+        raise OutputError(Problem(f"输出文件的扩展名应为 {suffix}", shown,
+                                  hint=f"例如 -o {target.stem}{suffix}，或用 --format 指定格式"))
     if target.is_dir():
         raise OutputError(Problem("输出位置是一个文件夹", shown, hint="用 -o 指定一个 .docx 文件名"))
+    if target.exists() and not target.is_file():
+        raise OutputError(Problem("输出位置不是普通文件", shown, hint="用 -o 指定另一个 .docx 文件名"))
+    problem = _folder_problem(target)
+    if problem is not None:
+        raise OutputError(problem)
     state = existing_state(target)
-    if state in ("absent", "untouched"):
-        return None
-    if not force:
-        why = ("这份稿子生成后已经被修改过" if state == "edited" else "这个文件不是 reportgen 生成的")
+    if state in ("edited", "foreign") and not force:
+        why = "这份稿子生成后已经被修改过" if state == "edited" else "这个文件不是 reportgen 生成的"
         raise OutputError(Problem(f"{why}，为避免丢失内容，没有覆盖它", shown,
                                   hint="用 -o 另存为新文件；或加 --force 覆盖（旧文件会先备份在同一文件夹）"))
+    return state
+
+
+def guard_target(target: Path, *, force: bool, protected: Iterable[Path] = (), suffix: str | None = None) -> Path | None:
+    """Check that ``target`` may be written; with ``force``, back up what is there.  Returns the backup path."""
+    state = check_target(target, force=force, protected=protected, suffix=suffix)
+    if state in ("absent", "untouched"):
+        return None
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     backup = target.with_name(f"{target.stem}.备份-{stamp}{target.suffix}")
     counter = 1
@@ -83,25 +147,53 @@ def guard_target(target: Path, *, force: bool, protected: Iterable[Path] = ()) -
     try:
         shutil.copy2(target, backup)
     except OSError as exc:
-        raise OutputError(Problem(f"无法备份原文件：{exc.strerror}", shown)) from None
+        with contextlib.suppress(OSError):
+            backup.unlink()
+        raise OutputError(Problem(f"无法备份原文件：{exc.strerror or exc}", display_path(target),
+                                  hint="原文件没有改动；检查磁盘空间和文件夹权限，或用 -o 另存为新文件")) from None
     return backup
+
+
+def _file_mode(target: Path) -> int:
+    """Keep the mode of the file being replaced; a new file gets the usual mode (mkstemp's is 0600)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); best effort."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_atomically(target: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``target``, then rename it into place."""
     shown = display_path(target)
-    folder = target.parent
-    if not folder.is_dir():
-        raise OutputError(Problem("输出文件夹不存在", shown, hint=f"请先建立文件夹“{display_path(folder)}”"))
+    problem = _folder_problem(target)
+    if problem is not None:
+        raise OutputError(problem)
     tmp_name: str | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.stem}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if os.name == "posix":
+            os.chmod(tmp_name, _file_mode(target))
         os.replace(tmp_name, target)
         tmp_name = None
+        _sync_folder(target.parent)
     except PermissionError:
         raise OutputError(Problem("没有权限写入这个位置，或文件正在 Word/WPS 中打开", shown,
                                   hint="关闭正在打开这个文件的程序，或用 -o 换一个位置")) from None

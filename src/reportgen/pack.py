@@ -123,6 +123,32 @@ class Pack:
         return f"{self.name}@{self.version}"
 
 
+_SIMPLE_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)\s*$")
+_PLAIN_VERSION = re.compile(r"^\d+(?:\.\d+)*$")
+
+
+def simple_requirement_met(requires: str, version: str) -> bool | None:
+    """Whether ``version`` meets a requirement of plain numeric clauses (``>=0.1,<1``), as PEP 440 says;
+    None when the requirement (or version) needs packaging's full parser."""
+    if not _PLAIN_VERSION.match(version):
+        return None
+    clauses = [_SIMPLE_CLAUSE.match(clause) for clause in requires.split(",")]
+    if not all(clauses):
+        return None
+    mine = [int(part) for part in version.split(".")]
+    for match in clauses:
+        assert match is not None
+        op, text = match.groups()
+        theirs = [int(part) for part in text.split(".")]
+        width = max(len(mine), len(theirs))
+        a = tuple(mine + [0] * (width - len(mine)))
+        b = tuple(theirs + [0] * (width - len(theirs)))
+        met = {">=": a >= b, "<=": a <= b, "==": a == b, "!=": a != b, ">": a > b, "<": a < b}[op]
+        if not met:
+            return False
+    return True
+
+
 def resolve_inside(root: Path, relative: str) -> Path:
     """Resolve a pack-relative path, refusing anything that leaves the pack."""
     from .errors import UnsafePackError
@@ -201,6 +227,12 @@ class _PackReader(FieldReader):
         )
 
     def _check_requires(self, requires: str) -> None:
+        simple = simple_requirement_met(requires, __version__)
+        if simple is not None:  # the usual ">=0.1" or ">=0.1,<1": no need to import packaging (~15 ms)
+            if not simple:
+                self.report(("requires",), f"模板包需要 reportgen {requires}，当前是 {__version__}",
+                            "请升级 reportgen，或向模板包的发放单位索取适合当前版本的模板包")
+            return
         from packaging.specifiers import InvalidSpecifier, SpecifierSet
         from packaging.version import Version
 

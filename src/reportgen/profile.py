@@ -109,13 +109,13 @@ def load_profile_document(path: Path) -> tuple[YamlDocument, str]:
     """Read and parse a profile file; returns the document and the digest of its bytes."""
     text = read_source(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return parse_yaml(text, display_path(path)), digest
+    return parse_yaml(text, display_path(path), defer=True), digest
 
 
 def parse_profile_text(text: str | bytes, file: str) -> tuple[YamlDocument, str]:
     if isinstance(text, bytes):
         text = decode_text(text, file)
-    return parse_yaml(text, file), hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return parse_yaml(text, file, defer=True), hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def validate_profile(doc: YamlDocument, digest: str, pack: Pack) -> Profile:

@@ -25,7 +25,7 @@ from .pack import CATALOGUE_FOR_SECTION, CatalogueEntry, FactSpec, Pack, Section
 from .profile import META_FIELDS, Choice, Meta, Profile
 from .sandbox import FileLoader, PackSandbox, compile_checked, render_limited
 
-__all__ = ["ProseEngine", "paragraph_ids", "template_variable_problems"]
+__all__ = ["ProseEngine", "compile_cached", "paragraph_ids", "template_variable_problems"]
 
 # Names a prose template may use; anything else is an undeclared variable.
 TEMPLATE_NAMES = frozenset({"f", "meta", "ordinal", "item", "count", "topics", "pack"})
@@ -193,6 +193,10 @@ class ProseEngine:
         self.pack = pack
         self.env = PackSandbox(FileLoader(self._read))
         self.env.filters["chinese"] = chinese_filter
+        # Compiled templates are kept on disk too: a cold `reportgen build` skips Jinja's compiler.
+        from .cache import template_code_cache
+
+        self.env.bytecode_cache = template_code_cache(f"{pack.name}\0{pack.version}\0{pack.root}")
         self._compiled: dict[str, Template] = {}
 
     def _read(self, relative: str) -> str:
@@ -201,13 +205,20 @@ class ProseEngine:
         path = self.pack.path(relative)
         if not path.is_file():
             raise FileNotFoundError(relative)
-        return decode_text(path.read_bytes(), display_path(path)).lstrip("\ufeff")
+        raw = path.read_bytes()
+        if b"\x00" not in raw:  # the usual plain UTF-8: skip decode_text's display_path (two resolves)
+            try:
+                return raw.decode("utf-8").lstrip("\ufeff")
+            except UnicodeDecodeError:
+                pass
+        return decode_text(raw, display_path(path)).lstrip("\ufeff")
 
     def template(self, file: str, *, source: str | None = None) -> Template:
         cache_key = file if source is None else f"inline:{source}"
         compiled = self._compiled.get(cache_key)
         if compiled is None:
-            compiled = compile_checked(self.env, file, source=source)
+            compiled = (compile_checked(self.env, file) if source is None
+                        else compile_cached(self.env, file, source))
             self._compiled[cache_key] = compiled
         return compiled
 
@@ -229,6 +240,25 @@ class ProseEngine:
         except UndeclaredName as exc:
             raise PackError([Problem(p.message, shown, hint=p.hint) for p in exc.problems]) from None
         return markup_to_spans(text)
+
+
+def compile_cached(env: PackSandbox, name: str, source: str) -> Template:
+    """``compile_checked`` for a template given as text, through the env's bytecode cache.
+
+    Pack templates read by the loader use the cache by themselves; this covers inline ones
+    (headings in pack.yaml) and the Word template's parts.  Only code compiled — and so
+    checked by the sandbox — from the very same source is ever reused.
+    """
+    cache = env.bytecode_cache
+    if cache is None:
+        return compile_checked(env, name, source=source)
+    bucket = cache.get_bucket(env, name, None, source)
+    if bucket.code is not None:
+        return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
+    compile_checked(env, name, source=source)  # syntax errors and unsafe constructs are reported here
+    bucket.code = env.compile(source, name)
+    cache.set_bucket(bucket)
+    return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
 
 
 def iter_templates(pack: Pack) -> Iterable[tuple[str, str | None]]:

@@ -60,6 +60,7 @@ class YamlDocument:
     data: Any
     key_marks: Mapping[KeyPath, tuple[int, int]] = field(default_factory=dict)
     value_marks: Mapping[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()  # found while reading, reported with validation's (parse_yaml defer=True)
 
     def where(self, path: KeyPath, *, at_key: bool = False) -> tuple[int | None, int | None]:
         marks = (self.key_marks, self.value_marks) if at_key else (self.value_marks, self.key_marks)
@@ -131,35 +132,75 @@ def load_yaml_file(path: Path, *, what: str = "资料文件", error: type[Report
     return parse_yaml(text, display_path(path), what=what, error=error)
 
 
+_LINE_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*|[^\s:：#'\"\[\]{}][^:：#]*?)\s*[:：]")
+
+
+def _line_key_paths(lines: list[str]) -> dict[int, KeyPath]:
+    """Line number -> key path of the key or list item on that line, guessed from indentation.
+
+    Only for messages about typing slips, which stop YAML from parsing (so there are no marks).
+    """
+    paths: dict[int, KeyPath] = {}
+    stack: list[tuple[int, str | int]] = []
+    last_index: dict[KeyPath, int] = {}
+    for number, line in enumerate(lines, start=1):
+        content = line.lstrip(" \t\u3000")
+        if not content or content.startswith("#"):
+            continue
+        indent = len(line) - len(content)
+        while content == "-" or content.startswith("- "):
+            while stack and (stack[-1][0] > indent or (stack[-1][0] == indent and isinstance(stack[-1][1], int))):
+                stack.pop()
+            parent = tuple(part for _, part in stack)
+            last_index[parent] = index = last_index.get(parent, -1) + 1
+            stack.append((indent, index))
+            rest = content[1:].lstrip(" ")
+            indent += len(content) - len(rest)
+            content = rest
+        key = _LINE_KEY.match(content)
+        if key:
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append((indent, key.group(1).strip()))
+        if stack:
+            paths[number] = tuple(part for _, part in stack)
+    return paths
+
+
 def _scan_typing_slips(text: str, file: str) -> list[Problem]:
     """Find the slips a Chinese keyboard makes that YAML would misread or reject."""
     problems: list[Problem] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    paths: dict[int, KeyPath] | None = None
+    for number, line in enumerate(lines, start=1):
         stripped = line.lstrip()
         if stripped.startswith("#"):
             continue
         tab = _TAB_INDENT.match(line)
+        colon = _FULLWIDTH_COLON_KEY.match(line)
+        no_space = _COLON_NO_SPACE.match(line)
+        if (tab or colon or no_space) and paths is None:
+            paths = _line_key_paths(lines)
+        key = path_text(paths.get(number, ())) or None if paths is not None else None
         if tab:
             char = line[tab.end() - 1]
             name = "制表符（Tab）" if char == "\t" else "全角空格"
-            problems.append(Problem(f"这一行用{name}缩进", file, number, tab.end(),
+            problems.append(Problem(f"这一行用{name}缩进", file, number, tab.end(), key,
                                     hint="YAML 只能用半角空格缩进，请把它换成两个空格"))
-        colon = _FULLWIDTH_COLON_KEY.match(line)
         if colon:
             problems.append(Problem(f"键“{colon.group(2)}”后面用了全角冒号“：”", file, number,
-                                    line.index("：", colon.start(2)) + 1, colon.group(2),
+                                    line.index("：", colon.start(2)) + 1, key or colon.group(2),
                                     hint=f"改成半角冒号加一个空格：“{colon.group(2)}: ”"))
-        no_space = _COLON_NO_SPACE.match(line)
         if no_space and not colon:
             problems.append(Problem(f"键“{no_space.group(2)}”的冒号后面缺少空格", file, number,
-                                    no_space.end(2) + 1, no_space.group(2),
+                                    no_space.end(2) + 1, key or no_space.group(2),
                                     hint=f"写成“{no_space.group(2)}: 值”（冒号后面加一个空格）"))
     return problems
 
 
 _YAML_MESSAGES = (
     ("found character '\\t' that cannot start any token", "这里有制表符（Tab），YAML 不允许", "请改用空格"),
-    ("mapping values are not allowed here", "这里不能出现“键: 值”",
+    ("mapping values are not allowed", "这里不能出现“键: 值”",
      "检查缩进是否对齐，或者值里含有“: ”时用引号把整个值括起来"),
     ("could not find expected ':'", "缺少冒号", "每个键后面要有半角冒号和空格，如“unit: 某某单位”"),
     ("found duplicate anchor", "锚点（&名称）重复", None),
@@ -169,7 +210,15 @@ _YAML_MESSAGES = (
     ("did not find expected '-' indicator", "列表项缺少“- ”", "列表的每一项以半角“- ”开头"),
     ("found unexpected end of stream", "文件在引号或括号还没闭合时就结束了", "检查引号、方括号是否成对"),
     ("expected a single document", "文件里有多个 YAML 文档（“---”分隔）", "一个资料文件只写一份内容，删掉多余的“---”"),
+    ("found another document", "文件里有多个 YAML 文档（“---”分隔）", "一个资料文件只写一份内容，删掉多余的“---”"),
+    ("invalid Unicode character escape", "双引号里的“\\u”转义不是有效的字符", "直接写出这个字，不要用“\\u”转义"),
     ("found unknown escape character", "双引号里有无法识别的反斜杠转义", "改用单引号，或把“\\”写成“\\\\”"),
+    ("did not find expected ','", "方括号或花括号没有闭合", "检查“[ ]”“{ }”是否成对，各项之间用半角逗号分隔"),
+    ("found character that cannot start any token", "这里的值以特殊符号开头（如 @ ` %）",
+     "把整个值用引号括起来，如“unit: '@某单位'”"),
+    ("mapping keys are not allowed", "这里不能出现“? ”", "把整个值用引号括起来"),
+    ("did not find expected <document start>", "文件里有多余的内容（在“...”或“---”之后）",
+     "删掉“...”“---”这样的行和它后面的内容"),
     ("special characters are not allowed", "文件里有无法识别的特殊字符", "删掉这一处看不见的字符后重试"),
     ("unacceptable character", "文件里有无法识别的特殊字符", "删掉这一处看不见的字符后重试"),
 )
@@ -187,7 +236,10 @@ def _translate_yaml_error(exc: yaml.YAMLError, file: str) -> Problem:
                    hint="检查这一行的缩进、冒号和引号；可对照 reportgen init 生成的模板")
 
 
-def parse_yaml(text: str, file: str, *, what: str = "资料文件", error: type[ReportgenError] = ProfileError) -> YamlDocument:
+def parse_yaml(text: str, file: str, *, what: str = "资料文件", error: type[ReportgenError] = ProfileError,
+               defer: bool = False) -> YamlDocument:
+    """Parse safely.  With ``defer``, problems found while building the data (duplicate keys, tags)
+    travel in ``YamlDocument.problems`` so validation reports them together with its own."""
     text = _XML_INVALID.sub("", text.lstrip("\ufeff"))
     slips = _scan_typing_slips(text, file)
     if slips:
@@ -202,16 +254,16 @@ def parse_yaml(text: str, file: str, *, what: str = "资料文件", error: type[
     finally:
         loader.dispose()
     if node is None:
-        raise error(Problem("文件是空的（或只有注释），没有任何内容", file,
+        raise error(Problem("文件是空的（或只有注释），没有任何内容", file, 1,
                             hint="可以用“reportgen init 文件名.yaml”生成一个带说明的模板"))
     builder = _Builder(file, loader)
     data = builder.build(node, (), 0)
-    if builder.problems:
+    if builder.problems and not (defer and isinstance(data, dict)):
         raise error(builder.problems)
     if not isinstance(data, dict):
         raise error(Problem("文件最外层应当是“键: 值”的形式", file, 1, 1,
                             hint="参考 reportgen init 生成的模板，第一层是 meta:、facts: 等键"))
-    return YamlDocument(file, data, builder.key_marks, builder.value_marks)
+    return YamlDocument(file, data, builder.key_marks, builder.value_marks, tuple(builder.problems))
 
 
 class _Builder:
@@ -247,10 +299,15 @@ class _Builder:
                              "资料文件只能写普通的文字、数字和列表，不能带“!!”或“!”标签")
                 return None
             try:
-                return self.loader.construct_object(node)
+                value = self.loader.construct_object(node)
             except (yaml.YAMLError, ValueError, OverflowError):
-                self._report(node, path, f"无法识别的值“{node.value}”", "如果这是一段文字，请用引号括起来")
-                return None
+                if node.tag == "tag:yaml.org,2002:timestamp":
+                    value = node.value  # looks like a date but is none (2025-02-30): let the field say so
+                else:
+                    self._report(node, path, f"无法识别的值{describe(node.value)}", "如果这是一段文字，请用引号括起来")
+                    return None
+            # Escapes in double quotes ("\v", "\0") get past the raw-text filter: drop them here too.
+            return _XML_INVALID.sub("", value) if isinstance(value, str) else value
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ_TAG:
                 self._report(node, path, f"不支持的 YAML 标签“{node.tag}”", "去掉“!!”或“!”标签")
@@ -266,7 +323,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._report(key_node, path, "键必须是一段简单的文字", None)
                 continue
-            key = str(key_node.value).strip()
+            key = _XML_INVALID.sub("", str(key_node.value)).strip()
             if key_node.tag == "tag:yaml.org,2002:merge" or key == "<<":
                 self._report(key_node, path, "不支持合并键“<<”", "请直接写出每个键")
                 continue
@@ -288,7 +345,7 @@ class FieldReader:
 
     def __init__(self, doc: YamlDocument) -> None:
         self.doc = doc
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = list(doc.problems)
 
     def report(self, path: KeyPath, message: str, hint: str | None = None, *, at_key: bool = False) -> None:
         self.problems.append(self.doc.problem(path, message, hint, at_key=at_key))

@@ -1,0 +1,343 @@
+"""Benchmark: reportgen's batch build against a naive docxtpl loop and a zipfile floor.
+
+Run from a checkout (reportgen installed, e.g. ``pip install -e .``)::
+
+    python bench/bench_batch.py                 # N = 100 and 2000, -j = number of cores
+    python bench/bench_batch.py --sizes 100 --jobs 2 --pack jiguan
+
+It makes N synthetic profiles from the pack's example profile (unit names, names and the
+numbers of the pack's facts vary) and measures, each configuration in a fresh process,
+per-draft wall time and peak memory (ru_maxrss) of
+
+  (a)   reportgen's batch: ``batch.build_many`` in-process (-j 1) and with -j N worker processes
+        (profile files in, drafts and 汇总.xlsx out, edit-safe atomic writes included);
+  (b)   a naive docxtpl loop: ``DocxTemplate(path)``, ``render(context, jinja_env=…)``, ``save`` per
+        draft, on the same pack's Word template with the same contexts (the body as the same
+        Markup XML our template expects);  only the docxtpl calls are timed;
+  (c)   the floor: writing the same output parts with ``zipfile`` alone (only the writing is timed);
+
+and the cold start of one ``reportgen build`` (a new process) against ``python -c "import docxtpl"``
+(medians of interleaved runs; hyperfine is used instead when it is on PATH).
+
+Targets (issue 4): (a) <= 1/5 of (b); (a) <= 4 x (c); peak memory of (a) at the largest N <= 1.2 x
+at the smallest; cold build <= 1.6 x ``import docxtpl``.  This is a script, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "建国志强海燕秀英文华明军晓东丽娟红梅国庆春生永刚德胜宏伟玉兰桂芳振华学明"
+UNITS = ("市财政局机关党委", "县教育局机关党支部", "区卫生健康委机关党委", "市住房城乡建设局机关党委", "县交通运输局机关党支部",
+         "市生态环境局机关党委", "区司法局机关党支部", "市统计局机关党支部", "县农业农村局机关党委", "市审计局机关党支部")
+
+
+# ---------------------------------------------------------------- synthetic profiles
+
+
+def _fact_value(spec: Any, rng: random.Random) -> Any:
+    if spec.type in ("integer", "number", "percent"):
+        low = int(spec.minimum) if spec.minimum is not None else 0
+        high = int(spec.maximum) if spec.maximum is not None else max(low + 10, 60)
+        if spec.type == "percent":
+            high = min(high, 100)
+        high = max(high, low)
+        value = rng.randint(low + (high - low) // 4, low + 3 * (high - low) // 4 if high > low else low)
+        return value if spec.type != "number" else value + rng.choice((0, 0.5))
+    if spec.type == "list":
+        return [f"示例事项{rng.randint(1, 9)}", f"示例活动{rng.randint(1, 9)}"]
+    return f"示例内容{rng.randint(1, 99)}"
+
+
+def _fill_choices(data: dict[str, Any], pack: Any) -> None:
+    """Make the example's item choices fit the pack's min/max (an example may lag behind its pack)."""
+    from reportgen.pack import CATALOGUE_FOR_SECTION
+
+    for section in pack.skeleton.sections:
+        catalogue_name = CATALOGUE_FOR_SECTION.get(section.kind)
+        if catalogue_name is None:
+            continue
+        keys = list(pack.catalogues.get(catalogue_name, {}))
+        chosen = data.get(section.kind)
+        if section.kind == "measures" and chosen is None:
+            continue  # mirrored from the problems
+        chosen = list(chosen or [])
+        if len(chosen) < section.min_items or len(chosen) > section.max_items:
+            chosen = keys[: max(section.min_items, min(len(keys), 3))]
+        data[section.kind] = chosen
+
+
+def make_profiles(pack_request: str | None, folder: Path, n: int) -> Path:
+    """N profiles in ``folder``: the pack's example with varied units, names and numbers."""
+    import yaml
+
+    from reportgen.core import load_profile
+    from reportgen.pack import find_pack
+
+    pack = find_pack(pack_request)
+    if not pack.example_profile:
+        sys.exit(f"模板包 {pack.name} 没有示例资料文件")
+    base = yaml.safe_load(pack.path(pack.example_profile).read_text(encoding="utf-8"))
+    base["pack"] = str(pack.root) if pack.source == "local" else pack.name
+    _fill_choices(base, pack)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        rng = random.Random(i)
+        data = json.loads(json.dumps(base, default=str))
+        meta = data.setdefault("meta", {})
+        meta["unit"] = f"{UNITS[i % len(UNITS)].replace('机关', f'第{i // len(UNITS) + 1}机关', 1)}"
+        meta["name"] = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+        meta["date"] = str(meta.get("date") or "2026-01-10")
+        facts = data.setdefault("facts", {})
+        for spec in pack.facts:
+            facts[spec.key] = _fact_value(spec, rng)
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        (folder / f"unit{i:05d}.yaml").write_text(text, encoding="utf-8")
+    load_profile(folder / "unit00000.yaml")  # fails loudly if the synthetic profiles do not validate
+    return folder
+
+
+# ---------------------------------------------------------------- workers (each in a fresh process)
+
+
+def _peak_kb(children: bool = False) -> int:
+    scale = 1024 if sys.platform == "darwin" else 1  # ru_maxrss is bytes on macOS, KiB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // scale
+    if not children:
+        return own
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // scale)
+
+
+def worker_reportgen(profiles: Path, out: Path, jobs: int) -> dict[str, Any]:
+    from reportgen.batch import build_many
+
+    start = time.perf_counter()
+    report = build_many([profiles], out, jobs=jobs)
+    seconds = time.perf_counter() - start
+    if report.failed:
+        sys.exit(f"reportgen batch failed: {report.failed_items[:1]}")
+    return {"seconds": seconds, "n": len(report.items), "peak_kb": _peak_kb(), "peak_children_kb": _peak_kb(True)}
+
+
+def _contexts(profiles: Path) -> Any:
+    """(profile name, reportgen output bytes, docxtpl context) per profile, made lazily and untimed."""
+    from markupsafe import Markup
+
+    from reportgen.core import _meta_dict, draft_maker, load_profile
+
+    packs: dict[Any, Any] = {}
+    for path in sorted(profiles.glob("*.yaml")):
+        profile, pack = load_profile(path, packs=packs)
+        maker = draft_maker(pack)
+        document = maker.document(profile)
+        context = {
+            "body": Markup(maker.word.body_xml(document)),
+            "title": document.title,
+            "meta": {k: ("" if v is None else str(v)) for k, v in _meta_dict(profile).items()},
+        }
+        yield path, pack, maker, profile, document, context
+
+
+def worker_docxtpl(profiles: Path, out: Path) -> dict[str, Any]:
+    import jinja2
+    from docxtpl import DocxTemplate
+
+    out.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(autoescape=True)
+    seconds = 0.0
+    n = 0
+    for path, pack, _maker, _profile, _document, context in _contexts(profiles):
+        start = time.perf_counter()
+        template = DocxTemplate(pack.path(pack.word_template))
+        template.render(context, jinja_env=env, autoescape=True)
+        template.save(out / f"{path.stem}.docx")
+        seconds += time.perf_counter() - start
+        n += 1
+    return {"seconds": seconds, "n": n, "peak_kb": _peak_kb()}
+
+
+def worker_zipfile(profiles: Path, out: Path) -> dict[str, Any]:
+    import io
+    import zipfile
+
+    out.mkdir(parents=True, exist_ok=True)
+    seconds = 0.0
+    n = 0
+    for path, _pack, maker, profile, document, _context in _contexts(profiles):
+        with zipfile.ZipFile(io.BytesIO(maker.docx(profile, document))) as source:
+            parts = [(info.filename, source.read(info)) for info in source.infolist()]
+        start = time.perf_counter()
+        with zipfile.ZipFile(out / f"{path.stem}.docx", "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in parts:
+                zf.writestr(name, data)
+        seconds += time.perf_counter() - start
+        n += 1
+    return {"seconds": seconds, "n": n, "peak_kb": _peak_kb()}
+
+
+def run_worker(kind: str, profiles: Path, out: Path, jobs: int) -> dict[str, Any]:
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    command = [sys.executable, __file__, "--worker", kind, "--profiles", str(profiles), "--out", str(out),
+               "--jobs", str(jobs)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        sys.exit(f"worker {kind} failed:\n{done.stdout}\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# ---------------------------------------------------------------- cold start
+
+
+def _median_wall(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for name, command in commands.items():  # one untimed run each: warm the disk cache and reportgen's cache
+        subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+    for _ in range(repeat):
+        for name, command in commands.items():  # interleaved, so drifting load hits both alike
+            start = time.perf_counter()
+            subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _hyperfine(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[str, float] | None:
+    exe = shutil.which("hyperfine")
+    if exe is None:
+        return None
+    import shlex
+
+    export = cwd / "hyperfine.json"
+    names = list(commands)
+    argv = [exe, "-N", "--warmup", "2", "--runs", str(repeat), "--export-json", str(export)]
+    argv += [shlex.join(commands[name]) for name in names]
+    subprocess.run(argv, cwd=cwd, capture_output=True, check=True)
+    results = json.loads(export.read_text())["results"]
+    return {name: float(r["median"]) for name, r in zip(names, results)}
+
+
+def cold_start(profile: Path, work: Path, repeat: int) -> tuple[dict[str, float], str]:
+    reportgen = shutil.which("reportgen")
+    build = [reportgen] if reportgen else [sys.executable, "-m", "reportgen"]
+    commands = {
+        "reportgen build": [*build, "build", str(profile), "-o", str(work / "cold.docx")],
+        "import docxtpl": [sys.executable, "-c", "import docxtpl"],
+    }
+    measured = _hyperfine(commands, repeat, work)
+    if measured is not None:
+        return measured, "hyperfine"
+    return _median_wall(commands, repeat, work), f"median of {repeat} interleaved runs"
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,2000", help="comma-separated N (default 100,2000)")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes for (a) -j N (default: cores)")
+    parser.add_argument("--pack", default=None, help="pack name or folder (default: jiguan)")
+    parser.add_argument("--repeat", type=int, default=15, help="runs of each cold-start command")
+    parser.add_argument("--workdir", type=Path, default=None, help="where to put profiles and drafts (default: temp)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--profiles", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        workers = {
+            "reportgen": lambda: worker_reportgen(args.profiles, args.out, args.jobs),
+            "docxtpl": lambda: worker_docxtpl(args.profiles, args.out),
+            "zipfile": lambda: worker_zipfile(args.profiles, args.out),
+        }
+        print(json.dumps(workers[args.worker]()))
+        return
+
+    from reportgen.batch import default_jobs
+
+    jobs = args.jobs or default_jobs()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="reportgen-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"reportgen batch benchmark — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, -j {jobs}, "
+          f"work dir {work}")
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        profiles = make_profiles(args.pack, work / f"profiles-{n}", n)
+        figures: dict[str, Any] = {"n": n}
+        for label, kind, j in (("a -j1", "reportgen", 1), (f"a -j{jobs}", "reportgen", jobs),
+                               ("b docxtpl", "docxtpl", 1), ("c zipfile", "zipfile", 1)):
+            if label.startswith("a -j") and j == 1 and label != "a -j1":
+                continue
+            result = run_worker(kind, profiles, work / f"out-{kind}-{j}-{n}", j)
+            figures[label] = result
+            print(f"  N={n:<5} {label:<10} {1000 * result['seconds'] / result['n']:8.3f} ms/draft   "
+                  f"peak {result['peak_kb'] / 1024:6.1f} MiB"
+                  + (f" (largest worker {result['peak_children_kb'] / 1024:.1f} MiB)" if j > 1 else ""))
+        rows.append(figures)
+
+    cold, how = cold_start(work / f"profiles-{sizes[0]}" / "unit00000.yaml", work, args.repeat)
+
+    def per_draft(fig: dict[str, Any], label: str) -> float:
+        return 1000 * float(fig[label]["seconds"]) / int(fig[label]["n"])
+
+    best = f"a -j{jobs}" if jobs > 1 else "a -j1"
+    print()
+    print("| N | (a) reportgen -j1 | (a) reportgen -j%d | (b) docxtpl loop | (c) zipfile floor | (b)/(a) | (a)/(c) "
+          "| peak (a) -j1 | peak (a) -j%d main / worker |" % (jobs, jobs))
+    print("|---|---|---|---|---|---|---|---|---|")
+    for fig in rows:
+        a1, aj, b, c = (per_draft(fig, k) for k in ("a -j1", best, "b docxtpl", "c zipfile"))
+        pj = fig[best]
+        print(f"| {fig['n']} | {a1:.2f} ms | {aj:.2f} ms | {b:.2f} ms | {c:.2f} ms | {b / aj:.1f}× (-j1 {b / a1:.1f}×) "
+              f"| {aj / c:.2f}× (-j1 {a1 / c:.2f}×) | {fig['a -j1']['peak_kb'] / 1024:.1f} MiB "
+              f"| {pj['peak_kb'] / 1024:.1f} / {pj['peak_children_kb'] / 1024:.1f} MiB |")
+    ratio_cold = cold["reportgen build"] / cold["import docxtpl"]
+    print()
+    print(f"cold start ({how}): reportgen build {1000 * cold['reportgen build']:.0f} ms, "
+          f"python -c 'import docxtpl' {1000 * cold['import docxtpl']:.0f} ms, ratio {ratio_cold:.2f}")
+
+    small, large = rows[0], rows[-1]
+    checks = []
+    for label in ("a -j1", best):
+        checks.append((f"(a) {label[2:]} <= 1/5 of (b), N={large['n']}",
+                       per_draft(large, label) * 5 <= per_draft(large, "b docxtpl")))
+        checks.append((f"(a) {label[2:]} <= 4x (c), N={large['n']}",
+                       per_draft(large, label) <= 4 * per_draft(large, "c zipfile")))
+    if len(rows) > 1:
+        for label in ("a -j1", best):
+            key = "peak_kb"
+            grow = large[label][key] / small[label][key]
+            checks.append((f"peak memory (a) {label[2:]} N={large['n']} / N={small['n']} = {grow:.2f} <= 1.2",
+                           grow <= 1.2))
+            if label != "a -j1":
+                grow_w = large[label]["peak_children_kb"] / small[label]["peak_children_kb"]
+                checks.append((f"peak memory (a) {label[2:]} largest worker N={large['n']} / N={small['n']} = "
+                               f"{grow_w:.2f} <= 1.2", grow_w <= 1.2))
+    checks.append((f"cold build / import docxtpl = {ratio_cold:.2f} <= 1.6", ratio_cold <= 1.6))
+    print()
+    for text, ok in checks:
+        print(f"  [{'ok' if ok else 'MISSED'}] {text}")
+    if args.json:
+        args.json.write_text(json.dumps({"jobs": jobs, "rows": rows, "cold": cold, "checks": checks}, indent=2))
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

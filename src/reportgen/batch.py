@@ -1,0 +1,732 @@
+"""Batch builds: many profiles -> one draft each, plus ``汇总.xlsx`` for the committee.
+
+Every profile is attempted; a bad one is reported and the others are written.  Within a
+process a pack is resolved once per (request, profile folder) and its templates are
+compiled once (``core.draft_maker``); ``jobs`` > 1 spreads the profiles over worker
+processes, which return small result records only, so memory stays flat however many
+profiles there are.  Each draft is written to a temporary file and renamed into place,
+so a batch killed part-way leaves complete drafts only, and running it again finishes
+the rest (untouched earlier drafts are simply replaced).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import OutputError, Problem, ProfileError, ReportgenError, display_path
+
+if TYPE_CHECKING:
+    from .pack import Pack
+
+__all__ = ["SUMMARY_NAME", "BatchItem", "BatchReport", "build_many", "plan_batch", "print_batch_report",
+           "summary_state", "write_summary"]
+
+SUMMARY_NAME = "汇总.xlsx"
+PROFILE_SUFFIXES = (".yaml", ".yml")
+SUMMARY_PARTS = ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml")  # what the summary's fingerprint covers
+_FINGERPRINT_NAME = "reportgen.fingerprint"
+_FINGERPRINT_SLOT = "0" * 64
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """One profile to build; plain strings so it pickles cheaply to a worker."""
+
+    index: int
+    profile: str
+    target: str
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What became of one profile: small, so thousands of them cost nothing."""
+
+    index: int
+    profile: Path
+    output: Path | None = None  # the draft written; None when it failed
+    unit: str | None = None
+    name: str | None = None
+    position: str | None = None
+    year: int | None = None
+    han_count: int = 0
+    missing: int = 0
+    facts: tuple[tuple[str, object], ...] = ()  # (summary column header, value) of the pack's `summary` facts
+    error: str | None = None  # the full message
+    brief: str | None = None  # its first line, for the table and the summary
+    backup: Path | None = None
+    created: str | None = None  # the draft's fixed creation time (from the profile)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    items: tuple[BatchItem, ...]
+    output_dir: Path
+    summary: Path | None  # 汇总.xlsx, when it was written
+    summary_error: str | None = None
+    summary_backup: Path | None = None
+
+    @property
+    def failed_items(self) -> tuple[BatchItem, ...]:
+        return tuple(item for item in self.items if not item.ok)
+
+    @property
+    def failed(self) -> int:
+        """How many things went wrong (profiles, and the summary); 0 means exit code 0."""
+        return len(self.failed_items) + (1 if self.summary_error else 0)
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    tasks: tuple[BatchTask, ...]
+    problems: tuple[BatchItem, ...]  # inputs that are not there
+    output_dir: Path  # where 汇总.xlsx goes (and the drafts, when -o was given)
+
+
+def _expand(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Profiles named or found (non-recursively, sorted) in the given folders; plus inputs that fail."""
+    profiles: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        try:
+            key = path.resolve()
+        except (OSError, RuntimeError):
+            key = path.absolute()
+        if key not in seen:
+            seen.add(key)
+            profiles.append(path)
+
+    for given in inputs:
+        if given.is_dir():
+            try:
+                found = sorted((p for p in given.iterdir()
+                                if p.suffix.lower() in PROFILE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
+                               key=lambda p: p.name)
+            except OSError as exc:
+                problems.append((given, f"无法读取文件夹：{exc.strerror or exc}"))
+                continue
+            for path in found:
+                add(path)
+        elif given.exists():
+            add(given)
+        else:
+            problems.append((given, "找不到这个资料文件或文件夹"))
+    return profiles, problems
+
+
+def _output_dir(output: Path | None, inputs: Sequence[Path], profiles: Sequence[Path]) -> Path:
+    if output is not None:
+        if output.exists() and not output.is_dir():
+            raise OutputError(Problem("批量生成时 -o 应指定一个文件夹，这里却是一个文件", display_path(output),
+                                      hint="例如 -o 述职报告初稿"))
+        if not output.exists() and output.suffix.lower() in (".docx", ".md", ".xlsx"):
+            raise OutputError(Problem("批量生成时 -o 应指定一个文件夹（稿子和汇总表都放在里面）", display_path(output),
+                                      hint=f"例如 -o {output.stem}"))
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(Problem(f"无法建立输出文件夹：{exc.strerror or exc}", display_path(output),
+                                      hint="检查路径和权限，或用 -o 换一个位置")) from None
+        return output
+    # No -o: drafts go beside their profiles (as for one profile); the summary into the folder given,
+    # or the folder the profiles have in common.
+    folders = [p for p in inputs if p.is_dir()]
+    if len(folders) == 1 and len(inputs) == 1:
+        return folders[0]
+    parents = [str(p.parent.resolve()) for p in profiles] or [str(Path.cwd())]
+    try:
+        return Path(os.path.commonpath(parents))
+    except ValueError:  # different drives on Windows
+        return profiles[0].parent if profiles else Path.cwd()
+
+
+def _targets(profiles: Sequence[Path], output: Path | None, fmt: str) -> list[Path]:
+    """One output path per profile; equal names (e.g. same stem in two folders) never share a file."""
+    def folder(path: Path) -> Path:
+        return output if output is not None else path.parent
+
+    def key(path: Path) -> str:
+        return os.path.normcase(str(path)).casefold()  # Windows and macOS ignore case
+
+    plain = [folder(p) / f"{p.stem}.{fmt}" for p in profiles]
+    counts = Counter(key(t) for t in plain)
+    used: set[str] = set()
+    result: list[Path] = []
+    for path, target in zip(profiles, plain):
+        base = path.stem
+        if counts[key(target)] > 1:
+            parent = path.resolve().parent.name
+            base = f"{parent}-{path.stem}" if parent else path.stem
+        name, n = base, 1
+        while key(folder(path) / f"{name}.{fmt}") in used:
+            n += 1
+            name = f"{base}-{n}"
+        target = folder(path) / f"{name}.{fmt}"
+        used.add(key(target))
+        result.append(target)
+    return result
+
+
+def plan_batch(inputs: Sequence[Path], output: Path | None, fmt: str = "docx") -> BatchPlan:
+    """Which profiles to build into which files; creates the output folder."""
+    profiles, problems = _expand(inputs)
+    if not profiles and not problems:
+        shown = "、".join(display_path(p) for p in inputs)
+        raise ProfileError(Problem("没有找到资料文件（.yaml）", shown,
+                                   hint="把各单位的资料文件（.yaml）放在这个文件夹里，或直接列出文件"))
+    out_dir = _output_dir(output, inputs, profiles)
+    targets = _targets(profiles, output, fmt)
+    items: list[BatchItem] = []
+    tasks: list[BatchTask] = []
+    index = 0
+    for path, message in problems:
+        items.append(BatchItem(index, path, error=f"{display_path(path)}：{message}", brief=message))
+        index += 1
+    for path, target in zip(profiles, targets):
+        tasks.append(BatchTask(index, str(path), str(target)))
+        index += 1
+    return BatchPlan(tuple(tasks), tuple(items), out_dir)
+
+
+def _remove_stale_temporaries(tasks: Iterable[BatchTask], extra: Iterable[Path] = ()) -> None:
+    """Temporary files a killed run left beside our targets (``.<stem>.<random>.tmp``)."""
+    stems: dict[Path, set[str]] = {}
+    for target in [Path(t.target) for t in tasks] + list(extra):
+        stems.setdefault(target.parent, set()).add(target.stem)
+    for folder, names in stems.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") and name.endswith(".tmp") and name[1:-4].rpartition(".")[0] in names:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+
+
+# ---------------------------------------------------------------- building (in a worker or in-process)
+
+_PACKS: dict[tuple[str | None, Path], Pack] = {}  # per process: resolved packs by (request, profile folder)
+
+
+def _brief(exc: ReportgenError) -> str:
+    if not exc.problems:
+        return str(exc).splitlines()[0]
+    first = exc.problems[0].render().splitlines()[0]
+    return first if len(exc.problems) == 1 else f"{first}（共 {len(exc.problems)} 处问题）"
+
+
+def _raw_meta(path: Path) -> dict[str, Any]:
+    """The meta block of a profile that failed validation, to name its unit in the report (best effort)."""
+    try:
+        from .profile import load_profile_document
+
+        doc, _ = load_profile_document(path)
+        meta = doc.data.get("meta") if isinstance(doc.data, dict) else None
+        return meta if isinstance(meta, dict) else {}
+    except Exception:  # noqa: BLE001 - only decoration for an error row
+        return {}
+
+
+def _failed(task: BatchTask, error: str, brief: str) -> BatchItem:
+    path = Path(task.profile)
+    meta = _raw_meta(path)
+
+    def text(key: str) -> str | None:
+        value = meta.get(key)
+        return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+    year = meta.get("year")
+    return BatchItem(task.index, path, unit=text("unit"), name=text("name"), position=text("position"),
+                     year=year if isinstance(year, int) and not isinstance(year, bool) else None,
+                     error=error, brief=brief)
+
+
+def _fact_cell(spec: Any, value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return "、".join(str(v) for v in value)
+    return value
+
+
+def fact_header(spec: Any) -> str:
+    unit = "%" if spec.type == "percent" else spec.unit
+    return f"{spec.label}（{unit}）" if unit else spec.label
+
+
+class GroupWriter:
+    """Writes a group of drafts with one sync instead of one per file.
+
+    Each draft goes to a temporary file beside its target (named as ``write_atomically``
+    names it); ``commit`` makes them all durable with one ``os.sync()`` and only then renames
+    them into place, so not even a power cut leaves a half-written file under a final name.
+    A process killed before ``commit`` leaves only temporary files, removed by the next run.
+    """
+
+    def __init__(self) -> None:
+        self.index = -1  # the task whose draft is being written
+        self.pending: list[tuple[int, str, Path]] = []
+
+    def __call__(self, target: Path, data: bytes) -> None:
+        import tempfile
+
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.chmod(tmp, _file_mode(target))
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise OutputError(_write_problem(target, exc)) from None
+        self.pending.append((self.index, tmp, target))
+
+    def commit(self) -> dict[int, OutputError]:
+        """Sync, then rename every pending draft into place; returns the failures by task index."""
+        failures: dict[int, OutputError] = {}
+        if not self.pending:
+            return failures
+        os.sync()
+        for index, tmp, target in self.pending:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                failures[index] = OutputError(_write_problem(target, exc))
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        self.pending.clear()
+        return failures
+
+
+def _file_mode(target: Path) -> int:
+    """Keep the mode of a file being replaced; a new one gets the usual mode (mkstemp's is 0600)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def _write_problem(target: Path, exc: OSError) -> Problem:
+    if isinstance(exc, PermissionError):
+        return Problem("没有权限写入这个位置，或文件正在 Word/WPS 中打开", display_path(target),
+                       hint="关闭正在打开这个文件的程序，或用 -o 换一个位置")
+    return Problem(f"写入失败：{exc.strerror or exc}", display_path(target),
+                   hint="检查磁盘空间和文件夹权限，或用 -o 换一个位置")
+
+
+GROUP_WRITES = hasattr(os, "sync") and os.name == "posix"  # elsewhere: write_atomically (a sync per file)
+
+
+def build_task(task: BatchTask, pack_request: str | None, fmt: str, force: bool,
+               writer: GroupWriter | None = None) -> BatchItem:
+    """Build one profile; every error ends up in the returned record, never raised."""
+    from .core import _created, load_profile, write_draft
+
+    path = Path(task.profile)
+    if writer is not None:
+        writer.index = task.index
+    try:
+        profile, pack = load_profile(path, pack_request, packs=_PACKS)
+        result = write_draft(path, profile, pack, Path(task.target), fmt=fmt, force=force, precheck=False,
+                             write=writer)
+    except ReportgenError as exc:
+        return _failed(task, str(exc), _brief(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the other profiles
+        message = f"内部错误（{type(exc).__name__}：{exc}）"
+        return _failed(task, f"{display_path(path)}：{message}，请把这个资料文件发给维护人员", message)
+    meta = profile.meta
+    facts = tuple((fact_header(spec), _fact_cell(spec, profile.facts.get(spec.key)))
+                  for spec in pack.facts if spec.summary)
+    return BatchItem(task.index, path, result.output, meta.unit, meta.name, meta.position, meta.year,
+                     result.han_count, len(result.missing), facts, backup=result.backup, created=_created(profile))
+
+
+def build_chunk(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, force: bool) -> list[BatchItem]:
+    """Build a group of profiles (in a worker or in-process); their drafts are committed together."""
+    writer = GroupWriter() if GROUP_WRITES else None
+    items = [build_task(task, pack_request, fmt, force, writer) for task in tasks]
+    if writer is None:
+        return items
+    failures = writer.commit()
+    return [_failed(next(t for t in tasks if t.index == item.index), str(failures[item.index]),
+                    _brief(failures[item.index])) if item.index in failures else item for item in items]
+
+
+def _warm(task: BatchTask, pack_request: str | None) -> None:
+    """Resolve and compile the first profile's pack before forking, so workers inherit it compiled."""
+    try:
+        from .core import _requested_pack, draft_maker
+        from .pack import find_pack
+        from .profile import load_profile_document
+
+        path = Path(task.profile)
+        doc, _ = load_profile_document(path)
+        request = pack_request or _requested_pack(doc)
+        pack = _PACKS.get((request, path.parent))
+        if pack is None:
+            pack = _PACKS[(request, path.parent)] = find_pack(request, profile_dir=path.parent)
+        maker = draft_maker(pack)
+        maker.prose.compile_all()
+        _ = maker.word
+    except Exception:  # noqa: BLE001 - the worker will report it properly for that profile
+        pass
+
+
+# ---------------------------------------------------------------- running
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only on a terminal)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.enabled = enabled and total > 0
+        self.shown_at = 0.0
+
+    def update(self, items: Iterable[BatchItem]) -> None:
+        for item in items:
+            self.done += 1
+            self.failed += 0 if item.ok else 1
+        now = time.monotonic()
+        if self.enabled and (now - self.shown_at >= 0.1 or self.done == self.total):
+            self.shown_at = now
+            width = 30
+            filled = width * self.done // self.total
+            failed = f"，失败 {self.failed}" if self.failed else ""
+            sys.stderr.write(f"\r正在生成 [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}{failed} ")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+CHUNK = 32  # drafts per group (one sync each) and most per task sent to a worker
+
+
+def _chunks(tasks: Sequence[BatchTask], jobs: int) -> list[tuple[BatchTask, ...]]:
+    size = max(1, min(CHUNK, len(tasks) // (jobs * 8)))
+    return [tuple(tasks[i : i + size]) for i in range(0, len(tasks), size)]
+
+
+def _run_pool(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, force: bool, jobs: int,
+              progress: _Progress) -> list[BatchItem]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+    if context.get_start_method() == "fork":
+        _warm(tasks[0], pack_request)
+    results: list[BatchItem] = []
+    pending: dict[Future[list[BatchItem]], tuple[BatchTask, ...]] = {}
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        for chunk in _chunks(tasks, jobs):
+            pending[pool.submit(build_chunk, chunk, pack_request, fmt, force)] = chunk
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = pending.pop(future)
+                try:
+                    items = future.result()
+                except BrokenProcessPool:
+                    message = "生成进程意外退出（可能是内存不足）"
+                    items = [BatchItem(t.index, Path(t.profile), error=f"{display_path(t.profile)}：{message}，"
+                                       "请用 -j 1 重新运行", brief=message) for t in chunk]
+                results.extend(items)
+                progress.update(items)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_request: str | None = None,
+               fmt: str = "docx", force: bool = False, jobs: int | None = None,
+               progress: bool = False) -> BatchReport:
+    """Build every profile named or found in ``inputs`` into ``output`` (a folder) and write 汇总.xlsx there."""
+    plan = plan_batch(list(inputs), output, fmt)
+    summary_path = plan.output_dir / SUMMARY_NAME
+    _remove_stale_temporaries(plan.tasks, [summary_path])
+    tasks = plan.tasks
+    jobs = default_jobs() if jobs is None else jobs
+    if sys.platform == "win32":
+        jobs = min(jobs, 61)
+    jobs = max(1, min(jobs, len(tasks) // 4))  # a few profiles are quicker built in-process than forked out
+    bar = _Progress(len(tasks), progress)
+    try:
+        if jobs == 1:
+            results = []
+            for start in range(0, len(tasks), CHUNK):
+                items = build_chunk(tasks[start : start + CHUNK], pack_request, fmt, force)
+                results.extend(items)
+                bar.update(items)
+        else:
+            results = _run_pool(tasks, pack_request, fmt, force, jobs, bar)
+    finally:
+        bar.close()
+    if GROUP_WRITES and tasks:
+        os.sync()  # the last group's renames
+    items = tuple(sorted((*plan.problems, *results), key=lambda item: item.index))
+    summary: Path | None = summary_path
+    summary_error: str | None = None
+    backup: Path | None = None
+    try:
+        backup = write_summary(items, summary_path, force=force)
+    except ReportgenError as exc:
+        summary, summary_error = None, str(exc)
+    return BatchReport(items, plan.output_dir, summary, summary_error, backup)
+
+
+# ---------------------------------------------------------------- 汇总.xlsx
+
+
+def _text_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def summary_rows(items: Sequence[BatchItem], folder: Path) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of 汇总.xlsx."""
+    fact_headers: list[str] = []
+    for item in items:
+        for header, _ in item.facts:
+            if header not in fact_headers:
+                fact_headers.append(header)
+    headers = ["单位", "姓名", "职务", "年度", *fact_headers, "待补充数", "汉字数", "输出文件", "资料文件", "状态", "错误"]
+    rows: list[list[object]] = []
+    for item in items:
+        facts = dict(item.facts)
+        rows.append([
+            item.unit, item.name, item.position, item.year,
+            *(facts.get(h) for h in fact_headers),
+            item.missing if item.ok else None,
+            item.han_count if item.ok else None,
+            _relative(item.output, folder) if item.output else None,
+            _relative(item.profile, folder),
+            "已生成" if item.ok else "未生成",
+            item.brief,
+        ])
+    return headers, rows
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return os.path.relpath(path.resolve(), folder.resolve())
+    except ValueError:
+        return str(path)
+
+
+def _summary_created(items: Sequence[BatchItem]) -> Any:
+    import datetime as dt
+
+    stamps = [item.created for item in items if item.created]
+    if not stamps:
+        return dt.datetime(2000, 1, 1)
+    return dt.datetime.strptime(max(stamps), "%Y-%m-%dT%H:%M:%SZ")
+
+
+def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
+    """汇总.xlsx as bytes: same items, same bytes (fixed dates and zip times); carries a content fingerprint."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+    from openpyxl.packaging.custom import StringProperty
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
+
+    from .word import zip_bytes, zip_entry
+
+    headers, rows = summary_rows(items, folder)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    bold = Font(bold=True)
+    for cell in ws[1]:
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    ws.freeze_panes = "B2"  # header row and the unit column stay in view
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    for column, header in enumerate(headers, start=1):
+        widest = max([_text_width(header)] + [_text_width(str(row[column - 1])) for row in rows
+                                               if row[column - 1] is not None])
+        ws.column_dimensions[get_column_letter(column)].width = min(60, max(8, widest + 2))
+    created = _summary_created(items)
+    wb.properties.creator = "reportgen"
+    wb.properties.lastModifiedBy = "reportgen"
+    wb.properties.title = "述职报告初稿汇总"
+    wb.properties.created = created
+    wb.properties.modified = created
+    wb.custom_doc_props.append(StringProperty(name=_FINGERPRINT_NAME, value=_FINGERPRINT_SLOT))
+    buffer = io.BytesIO()
+    # ExcelWriter directly: openpyxl's save_workbook would stamp the current time as "modified".
+    ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)).save()
+    with zipfile.ZipFile(buffer) as zf:
+        parts = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    fingerprint = _summary_fingerprint(dict(parts))
+    parts = [(name, data.replace(_FINGERPRINT_SLOT.encode(), fingerprint.encode()) if name == "docProps/custom.xml"
+              else data) for name, data in parts]
+    return zip_bytes(zip_entry(name, data) for name, data in parts)
+
+
+def _summary_fingerprint(parts: dict[str, bytes]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in SUMMARY_PARTS:
+        digest.update(name.encode() + b"\0" + parts.get(name, b"") + b"\0")
+    return digest.hexdigest()
+
+
+def summary_state(path: Path) -> str:
+    """"absent", "untouched" (as reportgen wrote it), "edited" or "foreign" — like a draft's."""
+    import re
+    import zipfile
+
+    if not path.exists():
+        return "absent"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if any(zf.getinfo(name).file_size > 64 * 1024 * 1024 for name in SUMMARY_PARTS if name in zf.namelist()):
+                return "foreign"
+            custom = zf.read("docProps/custom.xml").decode("utf-8", "replace")
+            parts = {name: zf.read(name) for name in SUMMARY_PARTS if name in zf.namelist()}
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+        return "foreign"
+    match = re.search(rf'name="{re.escape(_FINGERPRINT_NAME)}"[^>]*>\s*<vt:lpwstr[^>]*>([0-9a-f]{{64}})</vt:lpwstr>', custom)
+    if not match:
+        return "foreign"
+    return "untouched" if match.group(1) == _summary_fingerprint(parts) else "edited"
+
+
+def write_summary(items: Sequence[BatchItem], path: Path, *, force: bool = False) -> Path | None:
+    """Write 汇总.xlsx atomically; an edited or foreign file there is kept unless ``force`` (then backed up)."""
+    import datetime as dt
+    import shutil
+
+    from .output import write_atomically
+
+    shown = display_path(path)
+    state = summary_state(path)
+    backup: Path | None = None
+    if state in ("edited", "foreign"):
+        why = "汇总表生成后已经被修改过" if state == "edited" else "这个文件不是 reportgen 生成的汇总表"
+        if not force:
+            raise OutputError(Problem(f"{why}，为避免丢失内容，没有覆盖它（各单位的稿子已照常生成）", shown,
+                                      hint="把它改名或移走后重新运行；或加 --force 覆盖（旧文件会先备份在同一文件夹）"))
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}")
+        counter = 1
+        while backup.exists():
+            counter += 1
+            backup = path.with_name(f"{path.stem}.备份-{stamp}-{counter}{path.suffix}")
+        try:
+            shutil.copy2(path, backup)
+        except OSError as exc:
+            raise OutputError(Problem(f"无法备份原汇总表：{exc.strerror or exc}", shown)) from None
+    write_atomically(path, summary_bytes(items, path.parent))
+    return backup
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    space = " " * max(0, width - _text_width(text))
+    return space + text if right else text + space
+
+
+def batch_table(report: BatchReport) -> list[str]:
+    header = ["序号", "单位", "资料文件", "结果", "汉字", "待补充"]
+    rows: list[list[str]] = []
+    for n, item in enumerate(report.items, start=1):
+        if item.ok and item.output is not None:
+            result = [display_path(item.output), str(item.han_count), str(item.missing)]
+        else:
+            result = [f"失败：{item.brief or item.error}", "", ""]
+        rows.append([str(n), item.unit or "—", display_path(item.profile), *result])
+    widths = [max(_text_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    # A long error message is the last thing on its line: don't stretch the number columns for it.
+    widths[3] = max([_text_width(header[3])] + [_text_width(r[3]) for r in rows if r[4]])
+    lines = []
+    for row in [header, *rows]:
+        failed = row is not header and not row[4]
+        cells = [_pad(row[0], widths[0], right=True), _pad(row[1], widths[1]), _pad(row[2], widths[2])]
+        if failed:
+            cells.append(row[3])
+        else:
+            cells += [_pad(row[3], widths[3]), _pad(row[4], widths[4], right=True), _pad(row[5], widths[5], right=True)]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def print_batch_report(report: BatchReport, stream: Any = None) -> None:
+    out = stream or sys.stdout
+    for line in batch_table(report):
+        print(line, file=out)
+    failed = report.failed_items
+    total = len(report.items)
+    print(file=out)
+    print(f"共 {total} 份资料文件：已生成 {total - len(failed)} 份" + (f"，失败 {len(failed)} 份" if failed else "")
+          + "。", file=out)
+    for item in report.items:
+        if item.backup is not None:
+            print(f"原文件已备份为：{display_path(item.backup)}", file=out)
+    if report.summary is not None:
+        print(f"汇总表：{display_path(report.summary)}", file=out)
+        if report.summary_backup is not None:
+            print(f"原汇总表已备份为：{display_path(report.summary_backup)}", file=out)
+    if failed:
+        print(file=out)
+        print("失败原因：", file=out)
+        for item in failed:
+            print(item.error or item.brief, file=out)
+    if report.summary_error:
+        print(file=out)
+        print(report.summary_error, file=out)

@@ -1,0 +1,427 @@
+"""Batch builds (issue 4) and crash safety of batches (issue 5, point 4).
+
+Every test builds its own small pack (conftest.make_mini_pack, with two facts marked for the
+summary) and profiles in tmp_path, so content work on the built-in packs cannot break them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import docx_text, make_mini_pack, mini_profile, write_yaml
+
+from reportgen.batch import SUMMARY_NAME, build_many, summary_state
+from reportgen.cli import cli
+
+UNITS = ["市财政局机关党委", "市教育局机关党委", "市审计局机关党支部", "县水利局机关党支部", "区商务局机关党委",
+         "市统计局机关党支部", "县林业局机关党委", "区医保局机关党支部", "市信访局机关党支部", "县民政局机关党委",
+         "市人社局机关党委", "区城管局机关党支部"]
+
+
+@pytest.fixture(scope="module")
+def pack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini pack, with two facts shown in 汇总.xlsx."""
+    root = make_mini_pack(tmp_path_factory.mktemp("batchpack") / "mini")
+    manifest = yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8"))
+    for fact in manifest["facts"]:
+        if fact["key"] in ("sessions", "rate"):
+            fact["summary"] = True
+    write_yaml(root / "pack.yaml", manifest)
+    return root
+
+
+def make_profiles(folder: Path, pack: Path, count: int, *, broken: tuple[int, ...] = ()) -> list[Path]:
+    paths = []
+    for i in range(count):
+        unit = UNITS[i % len(UNITS)] + ("" if i < len(UNITS) else f"第{i}支部")
+        data = mini_profile(pack, meta={**mini_profile(pack)["meta"], "unit": unit, "name": f"李{i}"},
+                            facts={"sessions": 10 + i, "rate": 90, "doc_name": "《年度党建工作要点》"})
+        if i in broken:
+            data["facts"]["sessions"] = "很多"
+        paths.append(write_yaml(folder / f"u{i:02d}.yaml", data))
+    return paths
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def assert_valid_docx(path: Path) -> None:
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None, path
+        assert "word/document.xml" in zf.namelist(), path
+
+
+def summary_rows(path: Path) -> list[tuple[Any, ...]]:
+    from openpyxl import load_workbook
+
+    return [tuple(row) for row in load_workbook(path).active.iter_rows(values_only=True)]
+
+
+# ---------------------------------------------------------------- the batch itself
+
+
+def test_batch_writes_every_good_profile_and_reports_the_broken_one(tmp_path: Path, pack_dir: Path) -> None:
+    profiles = tmp_path / "资料"
+    make_profiles(profiles, pack_dir, 12, broken=(5,))
+    out = tmp_path / "初稿"  # does not exist yet: created
+    result = run("build", str(profiles), "-o", str(out), "-j", "2")
+    assert result.exit_code == 1
+    drafts = sorted(out.glob("*.docx"))
+    assert [p.name for p in drafts] == [f"u{i:02d}.docx" for i in range(12) if i != 5]
+    texts = set()
+    for i, draft in enumerate(drafts):
+        assert_valid_docx(draft)
+        texts.add(docx_text(draft))
+    assert len(texts) == 11  # distinct drafts, one per unit
+    assert UNITS[0] in docx_text(out / "u00.docx") and UNITS[6] in docx_text(out / "u06.docx")
+    lines = result.output.splitlines()
+    broken = next(line for line in lines if "u05.yaml" in line and "失败" in line)
+    assert UNITS[5] in broken and "集中学习次数" in broken and "应为整数" in broken
+    good = next(line for line in lines if "u00.yaml" in line)
+    assert re.search(r"u00\.docx\s+\d+\s+0$", good), good
+    assert "共 12 份资料文件：已生成 11 份，失败 1 份。" in result.output
+    assert "正在生成" not in result.output  # no progress bar when stderr is not a terminal
+    assert (out / SUMMARY_NAME).is_file()
+
+
+def test_all_good_exits_0_and_the_table_gives_han_count_and_placeholders(tmp_path: Path, pack_dir: Path) -> None:
+    from reportgen.core import build
+
+    profiles = tmp_path / "p"
+    paths = make_profiles(profiles, pack_dir, 3)
+    data = yaml.safe_load(paths[1].read_text(encoding="utf-8"))
+    del data["facts"]["rate"]  # one placeholder left
+    write_yaml(paths[1], data)
+    result = run("build", str(profiles), "-o", str(tmp_path / "out"), "-j", "1")
+    assert result.exit_code == 0, result.output
+    single = build(paths[1], tmp_path / "single.docx")
+    line = next(line for line in result.output.splitlines() if "u01.yaml" in line)
+    assert line.split()[-2:] == [str(single.han_count), str(len(single.missing))]
+    assert len(single.missing) == 1
+    assert "共 3 份资料文件：已生成 3 份。" in result.output
+
+
+def test_files_and_folders_can_be_mixed_and_a_missing_one_is_reported(tmp_path: Path, pack_dir: Path) -> None:
+    make_profiles(tmp_path / "a", pack_dir, 2)
+    extra = make_profiles(tmp_path / "b", pack_dir, 1)[0].rename(tmp_path / "b" / "另一个.yml")
+    (tmp_path / "a" / "说明.txt").write_text("不是资料文件", encoding="utf-8")
+    report = build_many([tmp_path / "a", extra, tmp_path / "没有这个.yaml"], tmp_path / "out", jobs=1)
+    assert [item.profile.name for item in report.items] == ["u00.yaml", "u01.yaml", "另一个.yml", "没有这个.yaml"]
+    assert [item.ok for item in report.items] == [True, True, True, False]
+    assert report.items[3].brief == "找不到这个资料文件或文件夹"
+    assert report.failed == 1
+
+
+def test_a_folder_without_profiles_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "空").mkdir()
+    result = run("build", str(tmp_path / "空"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "没有找到资料文件（.yaml）" in result.output
+
+
+def test_output_must_be_a_folder(tmp_path: Path, pack_dir: Path) -> None:
+    make_profiles(tmp_path / "p", pack_dir, 2)
+    (tmp_path / "out.txt").write_text("x", encoding="utf-8")
+    result = run("build", str(tmp_path / "p"), "-o", str(tmp_path / "out.txt"))
+    assert result.exit_code == 1 and "应指定一个文件夹" in result.output
+    result = run("build", str(tmp_path / "p"), "-o", str(tmp_path / "汇总.docx"))
+    assert result.exit_code == 1 and "应指定一个文件夹" in result.output
+    assert not (tmp_path / "汇总.docx").exists()
+
+
+def test_same_name_in_two_folders_gives_two_drafts(tmp_path: Path, pack_dir: Path) -> None:
+    first = make_profiles(tmp_path / "一支部", pack_dir, 1)[0]
+    second = make_profiles(tmp_path / "二支部", pack_dir, 2)[1].rename(tmp_path / "二支部" / "u00.yaml")
+    report = build_many([first, second], tmp_path / "out", jobs=1)
+    assert report.failed == 0
+    outputs = [item.output for item in report.items]
+    assert [p.name for p in outputs if p] == ["一支部-u00.docx", "二支部-u00.docx"]
+    assert docx_text(tmp_path / "out" / "一支部-u00.docx") != docx_text(tmp_path / "out" / "二支部-u00.docx")
+
+
+def test_without_output_drafts_go_beside_their_profiles(tmp_path: Path, pack_dir: Path) -> None:
+    make_profiles(tmp_path / "p", pack_dir, 2)
+    report = build_many([tmp_path / "p"], None, jobs=1)
+    assert report.failed == 0
+    assert (tmp_path / "p" / "u00.docx").is_file() and (tmp_path / "p" / SUMMARY_NAME).is_file()
+
+
+def test_markdown_batch(tmp_path: Path, pack_dir: Path) -> None:
+    make_profiles(tmp_path / "p", pack_dir, 2)
+    report = build_many([tmp_path / "p"], tmp_path / "out", fmt="md", jobs=1)
+    assert report.failed == 0
+    assert UNITS[1] in (tmp_path / "out" / "u01.md").read_text(encoding="utf-8")
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path, pack_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_profiles(tmp_path / "p", pack_dir, 2)
+    build_many([tmp_path / "p"], tmp_path / "out", jobs=1, progress=True)
+    assert "正在生成 [" in capsys.readouterr().err
+    build_many([tmp_path / "p"], tmp_path / "out", jobs=1, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# ---------------------------------------------------------------- determinism
+
+
+def test_batch_and_single_builds_are_byte_identical(tmp_path: Path, pack_dir: Path) -> None:
+    from reportgen.core import build
+
+    paths = make_profiles(tmp_path / "p", pack_dir, 9)
+    build(paths[3], tmp_path / "one.docx")
+    first = (tmp_path / "one.docx").read_bytes()
+    build(paths[3], tmp_path / "one.docx")
+    assert (tmp_path / "one.docx").read_bytes() == first
+    build_many([tmp_path / "p"], tmp_path / "a", jobs=1)
+    build_many([tmp_path / "p"], tmp_path / "b", jobs=2)
+    assert (tmp_path / "a" / "u03.docx").read_bytes() == first
+    for i in range(9):
+        assert (tmp_path / "a" / f"u{i:02d}.docx").read_bytes() == (tmp_path / "b" / f"u{i:02d}.docx").read_bytes()
+    assert (tmp_path / "a" / SUMMARY_NAME).read_bytes() == (tmp_path / "b" / SUMMARY_NAME).read_bytes()
+    with zipfile.ZipFile(tmp_path / "a" / SUMMARY_NAME) as zf:
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_zip_writer_lays_out_archives_as_zipfile_does() -> None:
+    from reportgen.word import FIXED_TIME, zip_bytes, zip_entry
+
+    parts = [("[Content_Types].xml", b"<Types/>" * 50), ("word/document.xml", "<w:t>述职</w:t>".encode() * 99),
+             ("目录/名称.xml", b""), ("docProps/custom.xml", os.urandom(300))]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            zf.writestr(info, data)
+    assert zip_bytes(zip_entry(name, data) for name, data in parts) == buffer.getvalue()
+    with zipfile.ZipFile(io.BytesIO(zip_bytes(zip_entry(n, d, 1) for n, d in parts))) as zf:
+        assert zf.testzip() is None
+        assert [zf.read(n) for n, _ in parts] == [d for _, d in parts]
+
+
+# ---------------------------------------------------------------- 汇总.xlsx
+
+
+def test_summary_has_one_row_per_unit_with_the_pack_summary_facts(tmp_path: Path, pack_dir: Path) -> None:
+    from openpyxl import load_workbook
+
+    make_profiles(tmp_path / "p", pack_dir, 3, broken=(2,))
+    report = build_many([tmp_path / "p"], tmp_path / "out", jobs=1)
+    path = tmp_path / "out" / SUMMARY_NAME
+    rows = summary_rows(path)
+    assert rows[0] == ("单位", "姓名", "职务", "年度", "集中学习次数（次）", "按期换届率（%）", "待补充数", "汉字数",
+                       "输出文件", "资料文件", "状态", "错误")
+    assert len(rows) == 4
+    first = report.items[0]
+    assert rows[1] == (UNITS[0], "李0", "党委书记", 2025, 10, 90, 0, first.han_count, "u00.docx",
+                       os.path.join("..", "p", "u00.yaml"), "已生成", None)
+    assert rows[3][0] == UNITS[2]  # the unit of a profile that failed, read from its raw meta
+    assert rows[3][6:9] == (None, None, None) and rows[3][10] == "未生成"
+    assert "应为整数" in rows[3][11]
+    sheet = load_workbook(path).active
+    assert sheet.freeze_panes == "B2"
+    assert all(cell.font.bold for cell in sheet[1])
+    assert sheet.column_dimensions["A"].width >= 2 * len(UNITS[0])
+    assert summary_state(path) == "untouched"
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_reads_the_summary(tmp_path: Path, pack_dir: Path) -> None:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    make_profiles(tmp_path / "p", pack_dir, 2)
+    build_many([tmp_path / "p"], tmp_path / "out", jobs=1)
+    convert = tmp_path / "csv"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
+                    "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(convert),
+                    str(tmp_path / "out" / SUMMARY_NAME)], check=True, capture_output=True, timeout=180)
+    text = (convert / "汇总.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("单位,姓名,职务,年度,集中学习次数（次）")
+    assert f"{UNITS[1]},李1," in text
+
+
+def test_an_edited_summary_is_kept_unless_force(tmp_path: Path, pack_dir: Path) -> None:
+    from openpyxl import load_workbook
+
+    make_profiles(tmp_path / "p", pack_dir, 2)
+    out = tmp_path / "out"
+    assert run("build", str(tmp_path / "p"), "-o", str(out)).exit_code == 0
+    book = load_workbook(out / SUMMARY_NAME)
+    book.active["L2"] = "已电话核实"
+    book.save(out / SUMMARY_NAME)
+    edited = (out / SUMMARY_NAME).read_bytes()
+    result = run("build", str(tmp_path / "p"), "-o", str(out))
+    assert result.exit_code == 1
+    assert "汇总表生成后已经被修改过" in result.output and "各单位的稿子已照常生成" in result.output
+    assert (out / SUMMARY_NAME).read_bytes() == edited
+    result = run("build", str(tmp_path / "p"), "-o", str(out), "--force")
+    assert result.exit_code == 0, result.output
+    backups = list(out.glob("汇总.备份-*.xlsx"))
+    assert len(backups) == 1 and backups[0].read_bytes() == edited
+    assert summary_state(out / SUMMARY_NAME) == "untouched"
+
+
+# ---------------------------------------------------------------- edit safety and crash safety
+
+
+def _edit_docx(path: Path) -> None:
+    with zipfile.ZipFile(path) as zf:
+        parts = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in parts:
+            if info.filename == "word/document.xml":
+                data = data.replace("</w:body>".encode(), "<w:p><w:r><w:t>我加的一段</w:t></w:r></w:p></w:body>".encode())
+            zf.writestr(info, data)
+
+
+def test_an_edited_draft_is_refused_and_the_others_are_rebuilt(tmp_path: Path, pack_dir: Path) -> None:
+    make_profiles(tmp_path / "p", pack_dir, 3)
+    out = tmp_path / "out"
+    assert build_many([tmp_path / "p"], out, jobs=1).failed == 0
+    _edit_docx(out / "u01.docx")
+    edited = (out / "u01.docx").read_bytes()
+    (out / "u02.docx").write_bytes(b"not a draft")
+    report = build_many([tmp_path / "p"], out, jobs=1)
+    assert [item.ok for item in report.items] == [True, False, False]
+    assert "已经被修改过" in (report.items[1].error or "")
+    assert "不是 reportgen 生成的" in (report.items[2].error or "")
+    assert (out / "u01.docx").read_bytes() == edited
+    report = build_many([tmp_path / "p"], out, jobs=1, force=True)
+    assert report.failed == 0
+    assert report.items[1].backup is not None and report.items[1].backup.read_bytes() == edited
+    assert_valid_docx(out / "u01.docx")
+
+
+def test_stale_temporary_files_of_a_killed_run_are_removed(tmp_path: Path, pack_dir: Path) -> None:
+    make_profiles(tmp_path / "p", pack_dir, 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = [out / ".u00.k3j9x_a1.tmp", out / ".汇总.abc123.tmp"]
+    for path in stale:
+        path.write_bytes(b"PK\x03\x04 half")
+    unrelated = out / ".notes.tmp"
+    unrelated.write_text("keep", encoding="utf-8")
+    assert build_many([tmp_path / "p"], out, jobs=1).failed == 0
+    assert not any(path.exists() for path in stale)
+    assert unrelated.exists()
+
+
+# Runs the CLI with every sync slowed down, so that a kill lands while drafts are being written.
+SLOW_CLI = """
+import os, sys, time
+def slow(*args, _sync=os.sync):
+    time.sleep(0.3)
+    return _sync(*args)
+def slow_fsync(fd, _fsync=os.fsync):
+    time.sleep(0.02)
+    return _fsync(fd)
+os.sync = slow
+os.fsync = slow_fsync
+from reportgen.cli import main
+sys.argv[0] = "reportgen"
+main()
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_killed_batch_leaves_only_complete_drafts_and_a_rerun_finishes(tmp_path: Path, pack_dir: Path,
+                                                                         jobs: str) -> None:
+    count = 70
+    make_profiles(tmp_path / "p", pack_dir, count)
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", SLOW_CLI, "build", str(tmp_path / "p"), "-o", str(out), "-j", jobs]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("*.docx")):
+            assert process.poll() is None, "the batch ended before any draft appeared"
+            assert time.monotonic() < deadline, "no draft appeared"
+            time.sleep(0.005)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the whole batch, workers included
+        process.wait()
+    time.sleep(0.2)
+    drafts = sorted(out.glob("*.docx"))
+    assert 0 < len(drafts) < count  # killed part-way
+    for draft in drafts:
+        assert_valid_docx(draft)  # nothing truncated under a final name
+    assert not (out / SUMMARY_NAME).exists()
+    result = run("build", str(tmp_path / "p"), "-o", str(out), "-j", jobs)
+    assert result.exit_code == 0, result.output
+    drafts = sorted(out.glob("*.docx"))
+    assert len(drafts) == count
+    for draft in drafts:
+        assert_valid_docx(draft)
+    assert not list(out.glob(".*.tmp"))
+    assert (out / SUMMARY_NAME).is_file()
+
+
+# ---------------------------------------------------------------- caches behind "compile once"
+
+
+def test_a_pack_is_resolved_and_compiled_once_per_process(tmp_path: Path, pack_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import reportgen.batch as batch
+    import reportgen.pack as pack_module
+
+    calls: list[Path] = []
+    original = pack_module.load_pack
+
+    def counting(root: Path, source: str = "local") -> Any:
+        calls.append(root)
+        return original(root, source)
+
+    monkeypatch.setattr(pack_module, "load_pack", counting)
+    monkeypatch.setattr(batch, "_PACKS", {})
+    make_profiles(tmp_path / "p", pack_dir, 5)
+    assert build_many([tmp_path / "p"], tmp_path / "out", jobs=1).failed == 0
+    assert len(calls) == 1
+
+
+def test_cached_template_code_is_only_reused_for_the_same_source(tmp_path: Path) -> None:
+    from reportgen.errors import UnsafePackError
+    from reportgen.prose import compile_cached
+    from reportgen.sandbox import PackSandbox
+
+    from reportgen.cache import template_code_cache
+
+    def env() -> PackSandbox:
+        sandbox = PackSandbox()
+        sandbox.bytecode_cache = template_code_cache("test-namespace")
+        return sandbox
+
+    assert compile_cached(env(), "t", "你好{{ name }}").render(name="甲") == "你好甲"
+    assert compile_cached(env(), "t", "你好{{ name }}").render(name="乙") == "你好乙"  # from the cache
+    assert any((Path(os.environ["REPORTGEN_CACHE"]) / "jinja").iterdir())
+    with pytest.raises(UnsafePackError):
+        compile_cached(env(), "t", "{{ name.__class__ }}")  # same name, new source: checked again
+
+
+@pytest.mark.parametrize(("requires", "met"), [(">=0.1", True), (">=0.1,<1", True), ("<0.1", False),
+                                               ("==0.1", None), ("~=0.1", None), (">=0.1rc1", None)])
+def test_simple_version_requirements_agree_with_packaging(requires: str, met: bool | None) -> None:
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from reportgen import __version__
+    from reportgen.pack import simple_requirement_met
+
+    result = simple_requirement_met(requires, __version__)
+    if met is not None or result is not None:
+        assert result == (Version(__version__) in SpecifierSet(requires))

@@ -1,0 +1,287 @@
+"""Issue 2, point 7: GB/T 9704-2012 layout, read from the produced .docx of every built-in pack.
+
+Properties are resolved the way Word does: direct formatting, then the character style chain,
+the paragraph style chain (basedOn) and the document defaults.  Sizes are in points, lengths
+in millimetres; East Asian fonts are read from ``w:rFonts/@w:eastAsia``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from conftest import W, build_from, builtin_pack_names, complete_profile, docx_paragraphs, style_id
+from reportgen.pack import find_pack
+
+MM_PER_TWIP = 25.4 / 1440
+
+
+class StyleSheet:
+    """Effective run and paragraph properties from word/styles.xml."""
+
+    def __init__(self, path: Path) -> None:
+        with zipfile.ZipFile(path) as zf:
+            root = etree.fromstring(zf.read("word/styles.xml"))
+        self.styles = {s.get(f"{W}styleId"): s for s in root.iter(f"{W}style")}
+        self.default_rpr = root.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr")
+        self.default_ppr = root.find(f"{W}docDefaults/{W}pPrDefault/{W}pPr")
+        self.default_paragraph = next((k for k, s in self.styles.items() if s.get(f"{W}type") == "paragraph"
+                                       and s.get(f"{W}default") in ("1", "true")), None)
+
+    def chain(self, sid: str | None) -> Iterator[Any]:
+        seen: set[str] = set()
+        while sid and sid in self.styles and sid not in seen:
+            seen.add(sid)
+            style = self.styles[sid]
+            yield style
+            based = style.find(f"{W}basedOn")
+            sid = based.get(f"{W}val") if based is not None else None
+
+    def _rprs(self, paragraph_style: str | None, run: Any = None) -> Iterator[Any]:
+        if run is not None:
+            direct = run.find(f"{W}rPr")
+            if direct is not None:
+                yield direct
+                rstyle = direct.find(f"{W}rStyle")
+                if rstyle is not None:
+                    for style in self.chain(rstyle.get(f"{W}val")):
+                        yield style.find(f"{W}rPr")
+        for style in self.chain(paragraph_style or self.default_paragraph):
+            yield style.find(f"{W}rPr")
+        yield self.default_rpr
+
+    def run_attr(self, paragraph_style: str | None, tag: str, attr: str, run: Any = None) -> str | None:
+        for rpr in self._rprs(paragraph_style, run):
+            if rpr is None:
+                continue
+            element = rpr.find(f"{W}{tag}")
+            if element is not None and element.get(f"{W}{attr}") is not None:
+                return str(element.get(f"{W}{attr}"))
+        return None
+
+    def size_pt(self, paragraph_style: str | None, run: Any = None) -> float | None:
+        half = self.run_attr(paragraph_style, "sz", "val", run)
+        return int(half) / 2 if half is not None else None
+
+    def font(self, paragraph_style: str | None, which: str = "eastAsia", run: Any = None) -> str | None:
+        return self.run_attr(paragraph_style, "rFonts", which, run)
+
+    def para_attr(self, paragraph_style: str | None, tag: str, attr: str, direct: Any = None) -> str | None:
+        pprs = [direct] + [s.find(f"{W}pPr") for s in self.chain(paragraph_style or self.default_paragraph)]
+        for ppr in [*pprs, self.default_ppr]:
+            if ppr is None:
+                continue
+            element = ppr.find(f"{W}{tag}")
+            if element is not None and element.get(f"{W}{attr}") is not None:
+                return str(element.get(f"{W}{attr}"))
+        return None
+
+
+@pytest.fixture(scope="module", params=builtin_pack_names())
+def draft(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    pack = find_pack(request.param)
+    tmp = tmp_path_factory.mktemp(f"layout-{pack.name}")
+    return pack, build_from(tmp, complete_profile(pack))
+
+
+def test_there_are_builtin_packs() -> None:
+    assert "jiguan" in builtin_pack_names()
+
+
+def test_page_is_a4_with_gbt9704_margins(draft: tuple[Any, Path]) -> None:
+    import docx
+
+    _, path = draft
+    sections = docx.Document(str(path)).sections
+    assert len(sections) >= 1
+    for section in sections:
+        assert section.page_width.mm == pytest.approx(210, abs=0.5)
+        assert section.page_height.mm == pytest.approx(297, abs=0.5)
+        assert section.top_margin.mm == pytest.approx(37, abs=0.5)
+        assert section.bottom_margin.mm == pytest.approx(35, abs=0.5)
+        assert section.left_margin.mm == pytest.approx(28, abs=0.5)
+        assert section.right_margin.mm == pytest.approx(26, abs=0.5)
+        # The text block is 156 × 225 mm.
+        width = section.page_width.mm - section.left_margin.mm - section.right_margin.mm
+        height = section.page_height.mm - section.top_margin.mm - section.bottom_margin.mm
+        assert width == pytest.approx(156, abs=0.6) and height == pytest.approx(225, abs=0.6)
+
+
+def test_line_grid_gives_22_lines(draft: tuple[Any, Path]) -> None:
+    _, path = draft
+    body = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml"))
+    grids = list(body.iter(f"{W}docGrid"))
+    assert grids, "no w:docGrid in the section properties"
+    for grid in grids:
+        assert grid.get(f"{W}linePitch") == "579"
+        assert grid.get(f"{W}type") in ("lines", "linesAndChars")
+    # 22 lines of 579 twips fill the 225 mm text block.
+    assert pytest.approx(225, abs=1) == 22 * 579 * MM_PER_TWIP
+
+
+def _paragraph(path: Path, predicate: Any) -> Any:
+    return next(p for p in docx_paragraphs(path) if predicate(p))
+
+
+def test_title_is_22pt_xiaobiaosong_centred(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    if not pack.skeleton.title:
+        pytest.skip(f"{pack.name} 没有标题行")
+    title = docx_paragraphs(path)[0]
+    sid = style_id(title)
+    assert sid == pack.styles["title"]
+    assert styles.size_pt(sid) == 22
+    assert styles.font(sid) == "方正小标宋简体"
+    assert styles.para_attr(sid, "jc", "val", title._p.pPr) == "center"
+
+
+def test_body_is_16pt_fangsong_with_times_for_latin(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    body = _paragraph(path, lambda p: style_id(p) == pack.styles["body"] and len(p.text) > 40)
+    sid = style_id(body)
+    assert styles.size_pt(sid) == 16
+    assert styles.font(sid, "eastAsia") == "仿宋_GB2312"
+    assert styles.font(sid, "ascii") == "Times New Roman"
+    assert styles.font(sid, "hAnsi") == "Times New Roman"
+    # Plain runs carry no direct font or size that would override the style.
+    for run in body._p.iter(f"{W}r"):
+        rpr = run.find(f"{W}rPr")
+        assert rpr is None or (rpr.find(f"{W}rFonts") is None and rpr.find(f"{W}sz") is None)
+
+
+def test_first_line_indent_is_two_characters(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    for role in ("body", "heading"):
+        sid = pack.styles[role]
+        chars = styles.para_attr(sid, "ind", "firstLineChars")
+        twips = styles.para_attr(sid, "ind", "firstLine")
+        assert chars == "200" or (chars is None and twips == "640"), (role, chars, twips)
+        if twips is not None:
+            assert int(twips) == 640  # 2 × 16 pt, for readers that ignore firstLineChars
+
+
+def test_body_line_spacing_is_the_grid_pitch(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    sid = pack.styles["body"]
+    line = styles.para_attr(sid, "spacing", "line")
+    rule = styles.para_attr(sid, "spacing", "lineRule")
+    assert (line, rule) == ("579", "exact")
+
+
+def test_top_level_headings_are_heiti(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    headings = [p for p in docx_paragraphs(path) if p.text[:2] in ("一、", "二、", "三、", "四、")]
+    assert len(headings) >= 3
+    for heading in headings:
+        sid = style_id(heading)
+        assert sid == pack.styles["heading"]
+        assert styles.font(sid) == "黑体"
+        assert styles.size_pt(sid) == 16
+        assert styles.para_attr(sid, "outlineLvl", "val") is not None  # shows in Word's navigation pane
+
+
+def _lead_runs(path: Path, prefix: str) -> list[tuple[str | None, Any]]:
+    found = []
+    for paragraph in docx_paragraphs(path):
+        for run in paragraph._p.iter(f"{W}r"):
+            text = "".join(t.text or "" for t in run.iter(f"{W}t"))
+            if text.startswith(prefix):
+                found.append((style_id(paragraph), run))
+    return found
+
+
+def test_second_level_leads_are_kaiti(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    runs = _lead_runs(path, "（一）")
+    if not runs:
+        pytest.skip(f"{pack.name} 的稿子里没有（一）层次")
+    for paragraph_style, run in runs:
+        assert run.find(f"{W}rPr/{W}rStyle").get(f"{W}val") == pack.styles["lead2"]
+        assert styles.font(paragraph_style, "eastAsia", run) == "楷体_GB2312"
+        assert styles.size_pt(paragraph_style, run) == 16
+
+
+def test_third_level_leads_are_fangsong(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    runs = _lead_runs(path, "1.") + _lead_runs(path, "（1）")
+    if not runs:
+        pytest.skip(f"{pack.name} 的稿子里没有 1. 或（1）层次")
+    for paragraph_style, run in runs:
+        assert styles.font(paragraph_style, "eastAsia", run) == "仿宋_GB2312"
+        assert styles.size_pt(paragraph_style, run) == 16
+
+
+def test_some_builtin_pack_uses_second_level_leads() -> None:
+    numbering = {find_pack(name).skeleton.section("work").numbering for name in builtin_pack_names()}
+    assert "paren_chinese" in numbering
+
+
+def _footer_xml(path: Path, kind: str) -> Any:
+    """The footer part referenced for ``default`` (odd pages) or ``even`` pages."""
+    with zipfile.ZipFile(path) as zf:
+        document = etree.fromstring(zf.read("word/document.xml"))
+        rels = etree.fromstring(zf.read("word/_rels/document.xml.rels"))
+        refs = [r for r in document.iter(f"{W}footerReference") if r.get(f"{W}type") == kind]
+        assert refs, f"no {kind} footer"
+        rid = refs[-1].get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+        target = next(r.get("Target") for r in rels if r.get("Id") == rid)
+        return etree.fromstring(zf.read(f"word/{target.lstrip('/')}"))
+
+
+def test_even_and_odd_footers_are_enabled(draft: tuple[Any, Path]) -> None:
+    import docx
+
+    _, path = draft
+    assert docx.Document(str(path)).settings.odd_and_even_pages_header_footer is True
+
+
+@pytest.mark.parametrize(("kind", "align", "side"), [("default", "right", "right"), ("even", "left", "left")])
+def test_page_number_footer(draft: tuple[Any, Path], kind: str, align: str, side: str) -> None:
+    _, path = draft
+    styles = StyleSheet(path)
+    footer = _footer_xml(path, kind)
+    paragraphs = [p for p in footer.iter(f"{W}p") if "".join(footer_texts(p)).strip()]
+    assert len(paragraphs) == 1
+    paragraph = paragraphs[0]
+    ppr = paragraph.find(f"{W}pPr")
+    pstyle = ppr.find(f"{W}pStyle").get(f"{W}val") if ppr is not None and ppr.find(f"{W}pStyle") is not None else None
+    assert styles.para_attr(pstyle, "jc", "val", ppr) == align
+    # One character (14 pt = 280 twips) in from the edge of the text block.
+    indent = styles.para_attr(pstyle, "ind", side, ppr)
+    assert indent is not None and abs(int(indent) - 280) <= 20
+    # "— " PAGE " —": a real page field between the dashes.
+    texts = footer_texts(paragraph)
+    instr = "".join(t.text or "" for t in paragraph.iter(f"{W}instrText"))
+    assert instr.strip().split()[0] == "PAGE"
+    kinds = [f.get(f"{W}fldCharType") for f in paragraph.iter(f"{W}fldChar")]
+    assert kinds == ["begin", "separate", "end"] or kinds == ["begin", "end"]
+    assert texts[0] == "— " and texts[-1] == " —"
+    for run in paragraph.iter(f"{W}r"):
+        if run.find(f"{W}t") is None and run.find(f"{W}instrText") is None:
+            continue
+        assert styles.size_pt(pstyle, run) == 14
+        assert styles.font(pstyle, "eastAsia", run) == "宋体"
+        assert styles.font(pstyle, "ascii", run) == "宋体"
+
+
+def footer_texts(paragraph: Any) -> list[str]:
+    return [t.text or "" for t in paragraph.iter(f"{W}t")]
+
+
+def test_styles_the_pack_names_exist_in_its_word_template(draft: tuple[Any, Path]) -> None:
+    pack, path = draft
+    styles = StyleSheet(path)
+    for role, sid in pack.styles.items():
+        assert sid in styles.styles, (role, sid)
