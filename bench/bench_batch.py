@@ -122,6 +122,9 @@ def _peak_kb(children: bool = False) -> int:
 
 
 def worker_reportgen(profiles: Path, out: Path, jobs: int) -> dict[str, Any]:
+    import reportgen.core  # imported before timing, as docxtpl is for (b)
+    import reportgen.output
+    import reportgen.word  # noqa: F401
     from reportgen.batch import build_many
 
     start = time.perf_counter()
@@ -203,19 +206,19 @@ def run_worker(kind: str, profiles: Path, out: Path, jobs: int) -> dict[str, Any
 # ---------------------------------------------------------------- cold start
 
 
-def _median_wall(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[str, float]:
+def _median_wall(commands: dict[str, list[str]], repeat: int, cwd: Path, env: dict[str, str]) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for name, command in commands.items():  # one untimed run each: warm the disk cache and reportgen's cache
-        subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+    for command in commands.values():  # one untimed run each: warm the disk cache, .pyc files, reportgen's cache
+        subprocess.run(command, cwd=cwd, capture_output=True, check=True, env=env)
     for _ in range(repeat):
         for name, command in commands.items():  # interleaved, so drifting load hits both alike
             start = time.perf_counter()
-            subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+            subprocess.run(command, cwd=cwd, capture_output=True, check=True, env=env)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def _hyperfine(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[str, float] | None:
+def _hyperfine(commands: dict[str, list[str]], repeat: int, cwd: Path, env: dict[str, str]) -> dict[str, float] | None:
     exe = shutil.which("hyperfine")
     if exe is None:
         return None
@@ -225,22 +228,34 @@ def _hyperfine(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[s
     names = list(commands)
     argv = [exe, "-N", "--warmup", "2", "--runs", str(repeat), "--export-json", str(export)]
     argv += [shlex.join(commands[name]) for name in names]
-    subprocess.run(argv, cwd=cwd, capture_output=True, check=True)
+    subprocess.run(argv, cwd=cwd, capture_output=True, check=True, env=env)
     results = json.loads(export.read_text())["results"]
-    return {name: float(r["median"]) for name, r in zip(names, results)}
+    return {name: float(r["median"]) for name, r in zip(names, results, strict=True)}
 
 
-def cold_start(profile: Path, work: Path, repeat: int) -> tuple[dict[str, float], str]:
+def cold_start(profile: Path, work: Path, repeat: int, *, bytecode: bool) -> tuple[dict[str, float], str]:
+    """Wall time of a new ``reportgen build`` process and of ``python -c "import docxtpl"``.
+
+    ``bytecode``: as installed from a wheel, modules load from .pyc files (written to a cache
+    folder in the work dir, for both commands alike); without it every module of an editable
+    install is compiled at each start when PYTHONDONTWRITEBYTECODE is set.
+    """
     reportgen = shutil.which("reportgen")
     build = [reportgen] if reportgen else [sys.executable, "-m", "reportgen"]
     commands = {
         "reportgen build": [*build, "build", str(profile), "-o", str(work / "cold.docx")],
         "import docxtpl": [sys.executable, "-c", "import docxtpl"],
     }
-    measured = _hyperfine(commands, repeat, work)
+    env = dict(os.environ)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    measured = _hyperfine(commands, repeat, work, env)
     if measured is not None:
         return measured, "hyperfine"
-    return _median_wall(commands, repeat, work), f"median of {repeat} interleaved runs"
+    return _median_wall(commands, repeat, work, env), f"median of {repeat} interleaved runs"
 
 
 # ---------------------------------------------------------------- main
@@ -291,15 +306,17 @@ def main() -> None:
                   + (f" (largest worker {result['peak_children_kb'] / 1024:.1f} MiB)" if j > 1 else ""))
         rows.append(figures)
 
-    cold, how = cold_start(work / f"profiles-{sizes[0]}" / "unit00000.yaml", work, args.repeat)
+    first_profile = work / f"profiles-{sizes[0]}" / "unit00000.yaml"
+    cold, how = cold_start(first_profile, work, args.repeat, bytecode=True)
+    cold_source, _ = cold_start(first_profile, work, args.repeat, bytecode=False)
 
     def per_draft(fig: dict[str, Any], label: str) -> float:
         return 1000 * float(fig[label]["seconds"]) / int(fig[label]["n"])
 
     best = f"a -j{jobs}" if jobs > 1 else "a -j1"
     print()
-    print("| N | (a) reportgen -j1 | (a) reportgen -j%d | (b) docxtpl loop | (c) zipfile floor | (b)/(a) | (a)/(c) "
-          "| peak (a) -j1 | peak (a) -j%d main / worker |" % (jobs, jobs))
+    print(f"| N | (a) reportgen -j1 | (a) reportgen -j{jobs} | (b) docxtpl loop | (c) zipfile floor | (b)/(a) | (a)/(c) "
+          f"| peak (a) -j1 | peak (a) -j{jobs} main / worker |")
     print("|---|---|---|---|---|---|---|---|---|")
     for fig in rows:
         a1, aj, b, c = (per_draft(fig, k) for k in ("a -j1", best, "b docxtpl", "c zipfile"))
@@ -309,8 +326,12 @@ def main() -> None:
               f"| {pj['peak_kb'] / 1024:.1f} / {pj['peak_children_kb'] / 1024:.1f} MiB |")
     ratio_cold = cold["reportgen build"] / cold["import docxtpl"]
     print()
-    print(f"cold start ({how}): reportgen build {1000 * cold['reportgen build']:.0f} ms, "
+    print(f"cold start ({how}, modules from .pyc): reportgen build {1000 * cold['reportgen build']:.0f} ms, "
           f"python -c 'import docxtpl' {1000 * cold['import docxtpl']:.0f} ms, ratio {ratio_cold:.2f}")
+    print(f"cold start without .pyc (PYTHONDONTWRITEBYTECODE=1, editable install): reportgen build "
+          f"{1000 * cold_source['reportgen build']:.0f} ms, python -c 'import docxtpl' "
+          f"{1000 * cold_source['import docxtpl']:.0f} ms, ratio "
+          f"{cold_source['reportgen build'] / cold_source['import docxtpl']:.2f}")
 
     small, large = rows[0], rows[-1]
     checks = []
@@ -334,7 +355,8 @@ def main() -> None:
     for text, ok in checks:
         print(f"  [{'ok' if ok else 'MISSED'}] {text}")
     if args.json:
-        args.json.write_text(json.dumps({"jobs": jobs, "rows": rows, "cold": cold, "checks": checks}, indent=2))
+        args.json.write_text(json.dumps({"jobs": jobs, "rows": rows, "cold": cold, "cold_without_pyc": cold_source,
+                                          "checks": checks}, indent=2))
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
 

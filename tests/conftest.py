@@ -7,8 +7,11 @@ Helpers are plain functions (``from conftest import …``) plus a few fixtures.
 
 from __future__ import annotations
 
+import io
 import os
+import posixpath
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -347,3 +350,75 @@ def chinese_numeral(n: int) -> str:
     tens, ones = divmod(n, 10)
     text = ("" if tens == 1 else CN_DIGITS[tens - 1]) + "十" if tens else ""
     return text + (CN_DIGITS[ones - 1] if ones else "")
+
+
+# ---------------------------------------------------------------- a .docx is well-formed
+
+REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def docx_problems(data: bytes) -> list[str]:
+    """What is wrong with a .docx package: not a zip, a corrupt member, an XML part that does not parse,
+    a missing required part, or an internal relationship pointing at a part that is not there."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        return [f"not a zip file: {exc}"]
+    problems: list[str] = []
+    with zf:
+        broken = zf.testzip()
+        if broken is not None:
+            problems.append(f"corrupt zip member {broken}")
+        names = set(zf.namelist())
+        for required in ("[Content_Types].xml", "_rels/.rels", "word/document.xml"):
+            if required not in names:
+                problems.append(f"missing part {required}")
+        for name in sorted(names):
+            if not name.endswith((".xml", ".rels")):
+                continue
+            try:
+                root = ET.fromstring(zf.read(name))
+            except ET.ParseError as exc:
+                problems.append(f"{name}: XML does not parse ({exc})")
+                continue
+            if name.endswith(".rels"):
+                folder = posixpath.dirname(posixpath.dirname(name))  # word/_rels/x.rels -> word
+                for rel in root.iter(f"{REL_NS}Relationship"):
+                    if rel.get("TargetMode") == "External":
+                        continue
+                    target = rel.get("Target", "")
+                    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                        posixpath.join(folder, target))
+                    if part not in names:
+                        problems.append(f"{name}: relationship {rel.get('Id')} points at missing {part}")
+    return problems
+
+
+def assert_docx_well_formed(source: Path | bytes) -> None:
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    problems = docx_problems(data)
+    assert not problems, "\n".join(problems)
+
+
+def document_text(source: Path | bytes) -> str:
+    """The text of every w:t in word/document.xml, XML entities resolved."""
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        root = ET.fromstring(zf.read("word/document.xml"))
+    return "".join(t.text or "" for t in root.iter(f"{W}t"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Every .docx reportgen produced during a test (found under its tmp_path) must be well-formed."""
+    result = yield
+    folder = getattr(item, "funcargs", {}).get("tmp_path")
+    if isinstance(folder, Path) and folder.is_dir():
+        from reportgen.word import read_draft_info
+
+        for path in sorted(folder.rglob("*.docx")):
+            info = read_draft_info(path) if path.is_file() else None
+            if info is not None and info.made_by_reportgen:
+                problems = docx_problems(path.read_bytes())
+                assert not problems, f"{path.name} is not well-formed:\n" + "\n".join(problems)
+    return result

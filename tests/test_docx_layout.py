@@ -200,32 +200,25 @@ def _lead_runs(path: Path, prefix: str) -> list[tuple[str | None, Any]]:
     return found
 
 
-def test_second_level_leads_are_kaiti(draft: tuple[Any, Path]) -> None:
+def test_item_leads_have_the_font_of_their_level(draft: tuple[Any, Path]) -> None:
+    """（一） leads are 楷体_GB2312 and 1./（1） leads 仿宋_GB2312, 16 pt; every pack's draft has one of them."""
     pack, path = draft
     styles = StyleSheet(path)
-    runs = _lead_runs(path, "（一）")
-    if not runs:
-        pytest.skip(f"{pack.name} 的稿子里没有（一）层次")
-    for paragraph_style, run in runs:
+    second = _lead_runs(path, "（一）")
+    third = _lead_runs(path, "1.") + _lead_runs(path, "（1）")
+    assert second or third, f"{pack.name}: no numbered item leads in the draft"
+    for paragraph_style, run in second:
         assert run.find(f"{W}rPr/{W}rStyle").get(f"{W}val") == pack.styles["lead2"]
         assert styles.font(paragraph_style, "eastAsia", run) == "楷体_GB2312"
         assert styles.size_pt(paragraph_style, run) == 16
-
-
-def test_third_level_leads_are_fangsong(draft: tuple[Any, Path]) -> None:
-    pack, path = draft
-    styles = StyleSheet(path)
-    runs = _lead_runs(path, "1.") + _lead_runs(path, "（1）")
-    if not runs:
-        pytest.skip(f"{pack.name} 的稿子里没有 1. 或（1）层次")
-    for paragraph_style, run in runs:
+    for paragraph_style, run in third:
         assert styles.font(paragraph_style, "eastAsia", run) == "仿宋_GB2312"
         assert styles.size_pt(paragraph_style, run) == 16
 
 
-def test_some_builtin_pack_uses_second_level_leads() -> None:
+def test_some_builtin_packs_use_each_lead_level() -> None:
     numbering = {find_pack(name).skeleton.section("work").numbering for name in builtin_pack_names()}
-    assert "paren_chinese" in numbering
+    assert {"paren_chinese", "arabic"} <= numbering
 
 
 def _footer_xml(path: Path, kind: str) -> Any:

@@ -168,6 +168,17 @@ def test_output_can_never_be_the_profile(folder: Path) -> None:
         assert (folder / "p.yaml").read_bytes() == profile
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links here")
+def test_output_can_never_be_the_profile_behind_a_link(folder: Path) -> None:
+    profile = (folder / "p.yaml").read_bytes()
+    (folder / "draft.docx").symlink_to(folder / "p.yaml")
+    result = build("-o", "draft.docx", "--force")
+    assert result.exit_code == 1
+    assert "输出位置就是资料文件本身，不能覆盖" in result.output
+    assert (folder / "p.yaml").read_bytes() == profile
+    assert (folder / "draft.docx").is_symlink()
+
+
 def test_profile_named_like_a_draft_is_not_its_own_output(folder: Path) -> None:
     """A profile saved as p.docx would default to the output p.docx: refused, even with --force."""
     shutil.move(folder / "p.yaml", folder / "p.docx")
@@ -314,7 +325,7 @@ def test_failed_write_leaves_no_temporary_file_and_the_old_draft_intact(
     monkeypatch.setattr(os, "replace", disk_full)
     result = build()
     assert result.exit_code == 1
-    assert "写入失败：No space left on device" in result.output
+    assert "写入失败：磁盘空间不足（No space left on device）" in result.output
     assert (folder / "p.docx").read_bytes() == before
     assert files_under(folder) == {"p.yaml", "p.docx"}
 
@@ -340,3 +351,47 @@ def test_new_draft_gets_the_usual_file_mode(folder: Path) -> None:
     (folder / "p.docx").chmod(0o600)
     assert build().exit_code == 0  # an untouched draft keeps the mode the user gave it
     assert (folder / "p.docx").stat().st_mode & 0o777 == 0o600
+
+
+# ---------------------------------------------------------------- batch builds go through the same guard
+
+
+def test_batch_never_overwrites_an_edited_draft(kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.yaml").write_text(kit.text(), encoding="utf-8")
+    (tmp_path / "in" / "b.yaml").write_text(kit.text().replace("张某某", "李某某"), encoding="utf-8")
+    first = run_cli(["build", "in", "-o", "out"])
+    assert_clean_exit(first)
+    assert first.exit_code == 0, first.output
+    edited = edit_like_word(tmp_path / "out" / "a.docx")
+    again = run_cli(["build", "in", "-o", "out"])
+    assert_clean_exit(again)
+    assert again.exit_code == 1
+    assert EDITED_MESSAGE in again.output
+    assert (tmp_path / "out" / "a.docx").read_bytes() == edited
+    assert_docx_well_formed(tmp_path / "out" / "b.docx")
+    assert not any(p.name.startswith(".") for p in (tmp_path / "out").iterdir())  # no temporary files
+    forced = run_cli(["build", "in", "-o", "out", "--force"])
+    assert_clean_exit(forced)
+    assert forced.exit_code == 0, forced.output
+    [backup] = [p for p in (tmp_path / "out").iterdir() if "备份" in p.name]
+    assert re.match(r"^a\.备份-\d{8}-\d{6}(-\d+)?\.docx$", backup.name)
+    assert backup.read_bytes() == edited
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the permission pre-check is POSIX-only")
+def test_unwritable_folder_is_refused_before_drafting(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever runs the tests (root ignores chmod), a folder the OS says is not writable is refused up front."""
+    import reportgen.output
+    from reportgen.core import DraftMaker
+
+    (folder / "locked").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(reportgen.output.os, "access",
+                        lambda path, mode: False if Path(path).name == "locked" else real_access(path, mode))
+    monkeypatch.setattr(DraftMaker, "document", lambda *a, **k: pytest.fail("drafted before the output check"))
+    result = build("-o", "locked/out.docx")
+    assert result.exit_code == 1
+    assert "locked/out.docx：没有权限在这个文件夹里写文件" in result.output
+    assert files_under(folder) == {"p.yaml", "locked"}

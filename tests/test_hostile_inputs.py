@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import io
 import os
-import posixpath
 import random
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,64 +25,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import pick
+from conftest import REL_NS, assert_docx_well_formed, document_text, docx_problems, pick
 from reportgen.cli import cli
-
-# ---------------------------------------------------------------- a .docx is well-formed
-
-W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-
-
-def docx_problems(data: bytes) -> list[str]:
-    """What is wrong with a .docx package: not a zip, a corrupt member, an XML part that does not parse,
-    a missing required part, or an internal relationship pointing at a part that is not there."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        return [f"not a zip file: {exc}"]
-    problems: list[str] = []
-    with zf:
-        broken = zf.testzip()
-        if broken is not None:
-            problems.append(f"corrupt zip member {broken}")
-        names = set(zf.namelist())
-        for required in ("[Content_Types].xml", "_rels/.rels", "word/document.xml"):
-            if required not in names:
-                problems.append(f"missing part {required}")
-        for name in sorted(names):
-            if not name.endswith((".xml", ".rels")):
-                continue
-            try:
-                root = ET.fromstring(zf.read(name))
-            except ET.ParseError as exc:
-                problems.append(f"{name}: XML does not parse ({exc})")
-                continue
-            if name.endswith(".rels"):
-                folder = posixpath.dirname(posixpath.dirname(name))  # word/_rels/x.rels -> word
-                for rel in root.iter(f"{REL_NS}Relationship"):
-                    if rel.get("TargetMode") == "External":
-                        continue
-                    target = rel.get("Target", "")
-                    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-                        posixpath.join(folder, target))
-                    if part not in names:
-                        problems.append(f"{name}: relationship {rel.get('Id')} points at missing {part}")
-    return problems
-
-
-def assert_docx_well_formed(source: Path | bytes) -> None:
-    data = source if isinstance(source, bytes) else source.read_bytes()
-    problems = docx_problems(data)
-    assert not problems, "\n".join(problems)
-
-
-def document_text(source: Path | bytes) -> str:
-    """The text of every w:t in word/document.xml, XML entities resolved."""
-    data = source if isinstance(source, bytes) else source.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        root = ET.fromstring(zf.read("word/document.xml"))
-    return "".join(t.text or "" for t in root.iter(f"{W_NS}t"))
 
 
 def test_docx_problems_finds_a_broken_part() -> None:
@@ -189,6 +131,7 @@ class Row:
     literal: tuple[str, ...] = ()  # exit 0: must appear in the document text exactly
     absent: tuple[str, ...] = ()  # exit 0: must not appear in the document text
     marks: tuple[Any, ...] = field(default_factory=tuple)
+    isolate: bool = False  # a regression would hang or eat memory: only ever run it in a child process
 
 
 def _sub(old: str, new: str) -> Callable[[Kit], str]:
@@ -255,6 +198,10 @@ def _a_folder(tmp: Path) -> None:
     (tmp / "folder.yaml").mkdir()
 
 
+def _fifo(tmp: Path) -> None:
+    os.mkfifo(tmp / "fifo.yaml")
+
+
 def _empty_folder(tmp: Path) -> None:
     (tmp / "batch").mkdir()
 
@@ -269,8 +216,8 @@ PYTHON_TAGS = "不支持的 YAML 标签"
 
 ROWS: list[Row] = [
     # -- empty and syntax
-    Row("empty-file", lambda kit: b"", 1, "文件是空的（或只有注释），没有任何内容", where=r"p\.yaml："),
-    Row("comment-only", lambda kit: "# 资料文件\n# 还没有填写\n\n", 1, "文件是空的（或只有注释）", where=r"p\.yaml："),
+    Row("empty-file", lambda kit: b"", 1, "文件是空的（或只有注释），没有任何内容", where=r"p\.yaml(:1)?："),
+    Row("comment-only", lambda kit: "# 资料文件\n# 还没有填写\n\n", 1, "文件是空的（或只有注释）", where=r"p\.yaml(:1)?："),
     Row("blank-lines-only", lambda kit: "\n   \n\n", 1, "文件是空的（或只有注释）"),
     Row("unclosed-double-quote", _sub(f"name: {NAME}", f'name: "{NAME}'), 1, "文件在引号或括号还没闭合时就结束了",
         where=r"p\.yaml:\d+:\d+："),
@@ -282,6 +229,8 @@ ROWS: list[Row] = [
     Row("indent-too-shallow", _sub("  name:", " name:"), 1, "缩进没有对齐或缺少冒号", line_of="name:"),
     Row("list-item-without-dash", lambda kit: kit.text() + "overrides:\n  closing: 甲\n  乙\n", 1, "缺少冒号",
         where=r"p\.yaml:\d+:\d+："),
+    Row("list-dash-after-colon", lambda kit: kit.text() + "overrides: - 甲\n", 1, "这里不能以“- ”开始列表",
+        line_of="overrides:"),
     Row("several-documents", lambda kit: kit.text() + "---\nmeta: {}\n", 1, "文件里有多个 YAML 文档", line_of="---"),
     Row("value-starts-with-at", _sub(f"unit: {UNIT}", f"unit: @{UNIT}"), 1, "这里的值以特殊符号开头", line_of="unit:"),
     Row("bad-escape", _sub(f"name: {NAME}", 'name: "张\\q某"'), 1, "双引号里有无法识别的反斜杠转义", line_of="name:"),
@@ -338,6 +287,8 @@ ROWS: list[Row] = [
     Row("chinese-label-as-key", _sub("meta:", "基本信息:"), 1, "“基本信息”应写作“meta”", where=r"p\.yaml:2:1："),
     Row("unknown-catalogue-key", lambda kit: kit.text().replace(f"  - {kit.work[0]}\n", f"  - {kit.work[0]}zz\n"),
         1, "里没有条目", line_of="zz\n"),
+    Row("thousands-of-problems", lambda kit: kit.text().replace("facts:\n", "facts:\n" + "".join(
+        f"  unknown_{i}: {i}\n" for i in range(3000))), 1, "（共 3000 处，下面列出前 50 处）", where=r"其余 2950 处没有列出"),
     Row("duplicate-top-key", lambda kit: kit.text() + "meta:\n  unit: 另一个单位\n", 1,
         "键“meta”重复出现（第一次在第 2 行）", line_of="meta:", occurrence=2),
     Row("duplicate-meta-key", _sub("  name:", "  unit: 重复单位\n  name:"), 1, "键“unit”重复出现（第一次在第 3 行）",
@@ -377,12 +328,19 @@ ROWS: list[Row] = [
     Row("profile-is-a-folder", None, 1, "这是一个文件夹，不是资料文件", args=("check", "folder.yaml"), setup=_a_folder,
         where=r"folder\.yaml："),
     Row("profile-missing", None, 1, "找不到资料文件", args=("build", "missing.yaml"), where=r"missing\.yaml："),
+    Row("profile-is-a-pipe", None, 1, "这不是普通文件，不能作为资料文件", args=("check", "fifo.yaml"), setup=_fifo,
+        where=r"fifo\.yaml：", isolate=True, marks=(pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here"),)),
+    Row("profile-is-a-device", None, 1, "这不是普通文件，不能作为资料文件", args=("build", "/dev/zero"), isolate=True,
+        marks=(pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here"),)),
+    Row("profile-name-too-long", None, 1, "文件名或路径太长", args=("build", "长" * 300 + ".yaml")),
     Row("empty-folder-as-batch", None, 1, None, args=("build", "batch"), setup=_empty_folder,
         marks=(pytest.mark.skipif(not _batch_available(), reason="batch mode (reportgen.batch) not built yet"),)),
     Row("output-folder-missing", lambda kit: kit.text(), 1, "输出文件夹不存在",
         args=("build", "p.yaml", "-o", "nowhere/out.docx"), where=r"nowhere/out\.docx："),
     Row("output-under-a-file", lambda kit: kit.text(), 1, "“notes.txt”是一个文件，不是文件夹",
         args=("build", "p.yaml", "-o", "notes.txt/out.docx"), setup=_under_file, where=r"notes\.txt/out\.docx："),
+    Row("output-name-too-long", lambda kit: kit.text(), 1, "文件名或路径太长",
+        args=("build", "p.yaml", "-o", "长" * 300 + ".docx")),
     Row("output-folder-unwritable", lambda kit: kit.text(), 1, "", args=("build", "p.yaml", "-o", "locked/out.docx"),
         setup=_unwritable_folder,
         marks=(pytest.mark.skipif(os.name != "posix", reason="folder permissions are POSIX-only"),)),
@@ -438,6 +396,9 @@ def _check_outcome(row: Row, tmp_path: Path, before: set[str], output: str, exit
 
 @pytest.mark.parametrize("row", _params())
 def test_hostile_input(row: Row, kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if row.isolate:
+        _run_in_child(row, kit, tmp_path)
+        return
     monkeypatch.chdir(tmp_path)
     args, text = _prepare(row, kit, tmp_path)
     before = files_under(tmp_path)
@@ -458,10 +419,14 @@ SUBPROCESS_ROWS = ("gb18030", "tab-indent", "python-object-apply", "billion-laug
 @pytest.mark.parametrize("row", [p for p in _params() if p.id in SUBPROCESS_ROWS])
 def test_hostile_input_end_to_end(row: Row, kit: Kit, tmp_path: Path) -> None:
     """The same rows through a real ``python -m reportgen`` process: stderr has the message, never a traceback."""
+    _run_in_child(row, kit, tmp_path)
+
+
+def _run_in_child(row: Row, kit: Kit, tmp_path: Path) -> None:
     args, text = _prepare(row, kit, tmp_path)
     before = files_under(tmp_path)
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    # The timeout only guards against a hang (an alias bomb expanding); it measures nothing.
+    # The timeout only guards against a hang (an alias bomb, a pipe read forever); it measures nothing.
     done = subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=tmp_path, capture_output=True,
                           timeout=120, env=env)
     stdout, stderr = done.stdout.decode("utf-8"), done.stderr.decode("utf-8")

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from conftest import SEEDS, build_from, builtin_pack_names, docx_texts, make_mini_pack, mini_profile, seed_outlines
+from conftest import (
+    SEEDS,
+    build_from,
+    builtin_pack_names,
+    docx_texts,
+    make_mini_pack,
+    mini_profile,
+    seed_outlines,
+)
 from reportgen.numbering import NUMBERING_STYLES, item_label
 from reportgen.pack import SECTION_KINDS, find_pack
 

@@ -11,12 +11,13 @@ the rest (untouched earlier drafts are simply replaced).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,8 +54,8 @@ class BatchItem:
     """What became of one profile: small, so thousands of them cost nothing."""
 
     index: int
-    profile: Path
-    output: Path | None = None  # the draft written; None when it failed
+    profile_file: str  # paths as text: thousands of records stay small
+    output_file: str | None = None  # the draft written; None when it failed
     unit: str | None = None
     name: str | None = None
     position: str | None = None
@@ -70,6 +71,14 @@ class BatchItem:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def profile(self) -> Path:
+        return Path(self.profile_file)
+
+    @property
+    def output(self) -> Path | None:
+        return None if self.output_file is None else Path(self.output_file)
 
 
 @dataclass(frozen=True)
@@ -100,20 +109,17 @@ class BatchPlan:
     output_dir: Path  # where 汇总.xlsx goes (and the drafts, when -o was given)
 
 
-def _expand(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Profiles named or found (non-recursively, sorted) in the given folders; plus inputs that fail."""
-    profiles: list[Path] = []
-    problems: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+def _expand(inputs: Sequence[Path]) -> list[tuple[Path, str | None]]:
+    """In the order given: each profile named or found (non-recursively, sorted) in a folder, with None;
+    or an input that cannot be used, with the reason."""
+    entries: list[tuple[Path, str | None]] = []
+    seen: set[str] = set()
 
     def add(path: Path) -> None:
-        try:
-            key = path.resolve()
-        except (OSError, RuntimeError):
-            key = path.absolute()
+        key = os.path.normcase(os.path.abspath(path))  # the same file named twice is built once
         if key not in seen:
             seen.add(key)
-            profiles.append(path)
+            entries.append((path, None))
 
     for given in inputs:
         if given.is_dir():
@@ -122,15 +128,15 @@ def _expand(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
                                 if p.suffix.lower() in PROFILE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
                                key=lambda p: p.name)
             except OSError as exc:
-                problems.append((given, f"无法读取文件夹：{exc.strerror or exc}"))
+                entries.append((given, f"无法读取文件夹：{exc.strerror or exc}"))
                 continue
             for path in found:
                 add(path)
         elif given.exists():
             add(given)
         else:
-            problems.append((given, "找不到这个资料文件或文件夹"))
-    return profiles, problems
+            entries.append((given, "找不到这个资料文件或文件夹"))
+    return entries
 
 
 def _output_dir(output: Path | None, inputs: Sequence[Path], profiles: Sequence[Path]) -> Path:
@@ -171,7 +177,7 @@ def _targets(profiles: Sequence[Path], output: Path | None, fmt: str) -> list[Pa
     counts = Counter(key(t) for t in plain)
     used: set[str] = set()
     result: list[Path] = []
-    for path, target in zip(profiles, plain):
+    for path, target in zip(profiles, plain, strict=True):
         base = path.stem
         if counts[key(target)] > 1:
             parent = path.resolve().parent.name
@@ -188,22 +194,21 @@ def _targets(profiles: Sequence[Path], output: Path | None, fmt: str) -> list[Pa
 
 def plan_batch(inputs: Sequence[Path], output: Path | None, fmt: str = "docx") -> BatchPlan:
     """Which profiles to build into which files; creates the output folder."""
-    profiles, problems = _expand(inputs)
-    if not profiles and not problems:
+    entries = _expand(inputs)
+    if not entries:
         shown = "、".join(display_path(p) for p in inputs)
         raise ProfileError(Problem("没有找到资料文件（.yaml）", shown,
                                    hint="把各单位的资料文件（.yaml）放在这个文件夹里，或直接列出文件"))
+    profiles = [path for path, problem in entries if problem is None]
     out_dir = _output_dir(output, inputs, profiles)
-    targets = _targets(profiles, output, fmt)
+    targets = iter(_targets(profiles, output, fmt))
     items: list[BatchItem] = []
     tasks: list[BatchTask] = []
-    index = 0
-    for path, message in problems:
-        items.append(BatchItem(index, path, error=f"{display_path(path)}：{message}", brief=message))
-        index += 1
-    for path, target in zip(profiles, targets):
-        tasks.append(BatchTask(index, str(path), str(target)))
-        index += 1
+    for index, (path, problem) in enumerate(entries):
+        if problem is None:
+            tasks.append(BatchTask(index, str(path), str(next(targets))))
+        else:
+            items.append(BatchItem(index, str(path), error=f"{display_path(path)}：{problem}", brief=problem))
     return BatchPlan(tuple(tasks), tuple(items), out_dir)
 
 
@@ -247,7 +252,7 @@ def _raw_meta(path: Path) -> dict[str, Any]:
         doc, _ = load_profile_document(path)
         meta = doc.data.get("meta") if isinstance(doc.data, dict) else None
         return meta if isinstance(meta, dict) else {}
-    except Exception:  # noqa: BLE001 - only decoration for an error row
+    except Exception:  # only decoration for an error row
         return {}
 
 
@@ -260,12 +265,13 @@ def _failed(task: BatchTask, error: str, brief: str) -> BatchItem:
         return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
     year = meta.get("year")
-    return BatchItem(task.index, path, unit=text("unit"), name=text("name"), position=text("position"),
+    return BatchItem(task.index, task.profile, unit=text("unit"), name=text("name"), position=text("position"),
                      year=year if isinstance(year, int) and not isinstance(year, bool) else None,
                      error=error, brief=brief)
 
 
-def _fact_cell(spec: Any, value: object) -> object:
+def _fact_cell(value: object) -> object:
+    """A fact as a spreadsheet cell: numbers stay numbers (so they add up), lists are joined."""
     if value is None:
         return None
     if isinstance(value, tuple):
@@ -273,9 +279,17 @@ def _fact_cell(spec: Any, value: object) -> object:
     return value
 
 
+_HEADERS: dict[tuple[str, str, str], str] = {}
+
+
 def fact_header(spec: Any) -> str:
+    """The summary column of a fact: its label with the unit; one shared string per fact."""
     unit = "%" if spec.type == "percent" else spec.unit
-    return f"{spec.label}（{unit}）" if unit else spec.label
+    key = (spec.label, spec.type, spec.unit)
+    header = _HEADERS.get(key)
+    if header is None:
+        header = _HEADERS[key] = f"{spec.label}（{unit}）" if unit else spec.label
+    return header
 
 
 class GroupWriter:
@@ -318,10 +332,8 @@ class GroupWriter:
                 os.replace(tmp, target)
             except OSError as exc:
                 failures[index] = OutputError(_write_problem(target, exc))
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(tmp)
-                except OSError:
-                    pass
         self.pending.clear()
         return failures
 
@@ -361,13 +373,13 @@ def build_task(task: BatchTask, pack_request: str | None, fmt: str, force: bool,
                              write=writer)
     except ReportgenError as exc:
         return _failed(task, str(exc), _brief(exc))
-    except Exception as exc:  # noqa: BLE001 - a bug must not stop the other profiles
+    except Exception as exc:  # a bug must not stop the other profiles
         message = f"内部错误（{type(exc).__name__}：{exc}）"
         return _failed(task, f"{display_path(path)}：{message}，请把这个资料文件发给维护人员", message)
     meta = profile.meta
-    facts = tuple((fact_header(spec), _fact_cell(spec, profile.facts.get(spec.key)))
+    facts = tuple((fact_header(spec), _fact_cell(profile.facts.get(spec.key)))
                   for spec in pack.facts if spec.summary)
-    return BatchItem(task.index, path, result.output, meta.unit, meta.name, meta.position, meta.year,
+    return BatchItem(task.index, task.profile, str(result.output), meta.unit, meta.name, meta.position, meta.year,
                      result.han_count, len(result.missing), facts, backup=result.backup, created=_created(profile))
 
 
@@ -398,7 +410,7 @@ def _warm(task: BatchTask, pack_request: str | None) -> None:
         maker = draft_maker(pack)
         maker.prose.compile_all()
         _ = maker.word
-    except Exception:  # noqa: BLE001 - the worker will report it properly for that profile
+    except Exception:  # the worker will report it properly for that profile
         pass
 
 
@@ -472,7 +484,7 @@ def _run_pool(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, fo
                     items = future.result()
                 except BrokenProcessPool:
                     message = "生成进程意外退出（可能是内存不足）"
-                    items = [BatchItem(t.index, Path(t.profile), error=f"{display_path(t.profile)}：{message}，"
+                    items = [BatchItem(t.index, t.profile, error=f"{display_path(t.profile)}：{message}，"
                                        "请用 -j 1 重新运行", brief=message) for t in chunk]
                 results.extend(items)
                 progress.update(items)
@@ -509,15 +521,15 @@ def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_reque
         bar.close()
     if GROUP_WRITES and tasks:
         os.sync()  # the last group's renames
-    items = tuple(sorted((*plan.problems, *results), key=lambda item: item.index))
+    everything = tuple(sorted((*plan.problems, *results), key=lambda item: item.index))
     summary: Path | None = summary_path
     summary_error: str | None = None
     backup: Path | None = None
     try:
-        backup = write_summary(items, summary_path, force=force)
+        backup = write_summary(everything, summary_path, force=force)
     except ReportgenError as exc:
         summary, summary_error = None, str(exc)
-    return BatchReport(items, plan.output_dir, summary, summary_error, backup)
+    return BatchReport(everything, plan.output_dir, summary, summary_error, backup)
 
 
 # ---------------------------------------------------------------- 汇总.xlsx
@@ -527,35 +539,39 @@ def _text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def summary_rows(items: Sequence[BatchItem], folder: Path) -> tuple[list[str], list[list[object]]]:
-    """Header and rows of 汇总.xlsx."""
+def summary_columns(items: Sequence[BatchItem]) -> tuple[list[str], list[str]]:
+    """The headers of 汇总.xlsx, and among them the pack facts' (in the order the packs give them)."""
     fact_headers: list[str] = []
     for item in items:
         for header, _ in item.facts:
             if header not in fact_headers:
                 fact_headers.append(header)
     headers = ["单位", "姓名", "职务", "年度", *fact_headers, "待补充数", "汉字数", "输出文件", "资料文件", "状态", "错误"]
-    rows: list[list[object]] = []
+    return headers, fact_headers
+
+
+def summary_rows(items: Sequence[BatchItem], folder: Path, fact_headers: Sequence[str]) -> Iterator[list[object]]:
+    """The rows of 汇总.xlsx, one per profile, made as they are written."""
+    base = os.path.abspath(folder)
     for item in items:
         facts = dict(item.facts)
-        rows.append([
+        yield [
             item.unit, item.name, item.position, item.year,
             *(facts.get(h) for h in fact_headers),
             item.missing if item.ok else None,
             item.han_count if item.ok else None,
-            _relative(item.output, folder) if item.output else None,
-            _relative(item.profile, folder),
+            _relative(item.output_file, base) if item.output_file else None,
+            _relative(item.profile_file, base),
             "已生成" if item.ok else "未生成",
             item.brief,
-        ])
-    return headers, rows
+        ]
 
 
-def _relative(path: Path, folder: Path) -> str:
+def _relative(path: str, base: str) -> str:
     try:
-        return os.path.relpath(path.resolve(), folder.resolve())
-    except ValueError:
-        return str(path)
+        return os.path.relpath(os.path.abspath(path), base)
+    except ValueError:  # another drive (Windows)
+        return path
 
 
 def _summary_created(items: Sequence[BatchItem]) -> Any:
@@ -568,11 +584,12 @@ def _summary_created(items: Sequence[BatchItem]) -> Any:
 
 
 def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
-    """汇总.xlsx as bytes: same items, same bytes (fixed dates and zip times); carries a content fingerprint."""
-    import io
-    import zipfile
+    """汇总.xlsx as bytes: same items, same bytes (fixed dates and zip times); carries a content fingerprint.
 
+    The sheet is streamed (openpyxl's write-only mode), so thousands of rows cost little memory.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.packaging.custom import StringProperty
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -580,23 +597,27 @@ def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
 
     from .word import zip_bytes, zip_entry
 
-    headers, rows = summary_rows(items, folder)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "汇总"
-    ws.append(headers)
-    for row in rows:
+    headers, fact_headers = summary_columns(items)
+    widths = [_text_width(header) for header in headers]
+    for row in summary_rows(items, folder, fact_headers):
+        for column, value in enumerate(row):
+            if value is not None:
+                widths[column] = max(widths[column], _text_width(str(value)))
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("汇总")
+    for column, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(column)].width = min(60, max(8, width + 2))
+    ws.freeze_panes = "B2"  # the header row and the unit column stay in view
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(items) + 1}"
+    bold, centred = Font(bold=True), Alignment(horizontal="center", vertical="center")
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(ws, value=header)
+        cell.font, cell.alignment = bold, centred
+        header_cells.append(cell)
+    ws.append(header_cells)
+    for row in summary_rows(items, folder, fact_headers):
         ws.append(row)
-    bold = Font(bold=True)
-    for cell in ws[1]:
-        cell.font = bold
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    ws.freeze_panes = "B2"  # header row and the unit column stay in view
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    for column, header in enumerate(headers, start=1):
-        widest = max([_text_width(header)] + [_text_width(str(row[column - 1])) for row in rows
-                                               if row[column - 1] is not None])
-        ws.column_dimensions[get_column_letter(column)].width = min(60, max(8, widest + 2))
     created = _summary_created(items)
     wb.properties.creator = "reportgen"
     wb.properties.lastModifiedBy = "reportgen"
@@ -604,15 +625,34 @@ def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
     wb.properties.created = created
     wb.properties.modified = created
     wb.custom_doc_props.append(StringProperty(name=_FINGERPRINT_NAME, value=_FINGERPRINT_SLOT))
-    buffer = io.BytesIO()
     # ExcelWriter directly: openpyxl's save_workbook would stamp the current time as "modified".
-    ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)).save()
-    with zipfile.ZipFile(buffer) as zf:
-        parts = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    collected = _PartCollector()
+    ExcelWriter(wb, collected).save()
+    parts = collected.parts
     fingerprint = _summary_fingerprint(dict(parts))
     parts = [(name, data.replace(_FINGERPRINT_SLOT.encode(), fingerprint.encode()) if name == "docProps/custom.xml"
               else data) for name, data in parts]
     return zip_bytes(zip_entry(name, data) for name, data in parts)
+
+
+class _PartCollector:
+    """Stands in for the ZipFile openpyxl writes into: keeps the parts, so they are zipped once, our way."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, bytes]] = []
+
+    def writestr(self, name: Any, data: str | bytes, *args: Any, **kwargs: Any) -> None:
+        name = getattr(name, "filename", name)
+        self.parts.append((str(name), data.encode("utf-8") if isinstance(data, str) else bytes(data)))
+
+    def write(self, filename: Any, arcname: str | None = None, *args: Any, **kwargs: Any) -> None:
+        self.parts.append((str(arcname or filename), Path(filename).read_bytes()))
+
+    def namelist(self) -> list[str]:
+        return [name for name, _ in self.parts]
+
+    def close(self) -> None:
+        pass
 
 
 def _summary_fingerprint(parts: dict[str, bytes]) -> str:

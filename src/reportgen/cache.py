@@ -6,6 +6,7 @@ was prepared before.  The cache is an optimisation only: any failure falls back 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -55,10 +56,8 @@ def _store(path: Path, data: bytes) -> None:
         pass
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def template_code_cache(namespace: str) -> BytecodeCache:
@@ -87,14 +86,14 @@ def template_code_cache(namespace: str) -> BytecodeCache:
             try:
                 data = self._path(bucket).read_bytes()
                 bucket.load_bytecode(io.BytesIO(data))
-            except Exception:  # noqa: BLE001 - missing or damaged entry: compile instead
+            except Exception:  # missing or damaged entry: compile instead
                 bucket.reset()
 
         def dump_bytecode(self, bucket: Bucket) -> None:
             try:
                 buffer = io.BytesIO()
                 bucket.write_bytecode(buffer)
-            except Exception:  # noqa: BLE001
+            except Exception:  # anything unusual: just do not cache
                 return
             _store(self._path(bucket), buffer.getvalue())
 

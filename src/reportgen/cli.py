@@ -92,7 +92,17 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _fail(exc: Exception) -> None:
-    click.echo(str(exc), err=True)
+    from .errors import ReportgenError
+    from .yamlsource import MAX_SHOWN_PROBLEMS
+
+    text = str(exc)
+    if isinstance(exc, ReportgenError) and len(exc.problems) > MAX_SHOWN_PROBLEMS:
+        # A file that is wrong everywhere (60,000 unknown keys): list the first ones, not a flood.
+        total, shown = len(exc.problems), MAX_SHOWN_PROBLEMS
+        text = str(ReportgenError(exc.problems[:shown], title=exc.title))
+        text = text.replace(f"（共 {shown} 处）", f"（共 {total} 处，下面列出前 {shown} 处）", 1)
+        text += f"\n  ……其余 {total - shown} 处没有列出；先改正上面这些，再运行 reportgen check"
+    click.echo(text, err=True)
     sys.exit(1)
 
 
@@ -108,6 +118,15 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ReportgenError as exc:
             _fail(exc)
+        except OSError as exc:
+            # The file system refused something no check foresaw (a name too long, a full disk…).
+            from .errors import display_path
+            from .yamlsource import os_error_text
+
+            name = display_path(exc.filename) if isinstance(exc.filename, (str, Path)) else ""
+            where = f"：{name[:60]}…" if len(name) > 60 else (f"：{name}" if name else "")
+            click.echo(f"文件操作失败{where}：{os_error_text(exc)}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("已中断。", err=True)
             sys.exit(130)

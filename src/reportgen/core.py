@@ -14,7 +14,7 @@ from pathlib import Path
 from . import __version__
 from .errors import OutputError, Problem, ProfileError, display_path
 from .model import Document
-from .pack import Pack, find_pack
+from .pack import Pack, find_pack, looks_like_pack_path
 from .profile import META_FIELDS, Profile, load_profile_document, validate_profile
 from .prose import ProseEngine
 from .yamlsource import _XML_INVALID, YamlDocument
@@ -132,7 +132,7 @@ def load_profile(profile_path: Path, pack_request: str | None = None, *, pack: P
     """
     doc, digest = load_profile_document(profile_path)
     if pack is None:
-        request = pack_request or _requested_pack(doc)
+        request = pack_request or _pack_request_from_profile(doc, profile_path)
         key = (request, profile_path.parent)
         found = packs.get(key) if packs is not None else None
         if found is None:
@@ -150,6 +150,14 @@ def _requested_pack(doc: YamlDocument) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise ProfileError(doc.problem(("pack",), "pack 应为模板包名称，如“jiguan”或“jiguan>=1.0”"))
     return value
+
+
+def _pack_request_from_profile(doc: YamlDocument, profile_path: Path) -> str | None:
+    """The profile's ``pack:``; a relative folder path there means relative to the profile, not the cwd."""
+    request = _requested_pack(doc)
+    if request and looks_like_pack_path(request) and not Path(request).is_absolute():
+        return str(profile_path.parent / request)
+    return request
 
 
 def missing_facts(document: Document) -> tuple[MissingFact, ...]:

@@ -7,6 +7,7 @@ everything it found at once, each with file, line, column, key path and a hint.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,18 @@ class OutputError(ReportgenError):
 
 def display_path(path: str | Path) -> str:
     """A path as the user typed it or relative to the working directory when shorter."""
+    text = os.fspath(path)
+    if ".." not in text.replace("\\", "/").split("/"):
+        # Decided on the text alone (no resolving: batch builds show thousands of paths).
+        if not os.path.isabs(text):
+            return str(Path(text))
+        try:
+            cwd = os.getcwd().rstrip(os.sep) + os.sep
+        except OSError:
+            return str(Path(text))
+        if text.rstrip(os.sep) + os.sep == cwd:
+            return "."
+        return str(Path(text[len(cwd) :] if text.startswith(cwd) else text))
     p = Path(path)
     try:
         rel = p.resolve().relative_to(Path.cwd().resolve())

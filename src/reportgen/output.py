@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import OutputError, Problem, display_path
+from .yamlsource import os_error_text
 
 __all__ = ["MD_FINGERPRINT", "check_target", "existing_state", "guard_target", "md_fingerprint",
            "write_atomically"]
@@ -99,7 +100,7 @@ def _folder_problem(target: Path) -> Problem | None:
     if blocker is not None and not blocker.is_dir():
         return Problem(f"“{display_path(blocker)}”是一个文件，不是文件夹", shown,
                        hint="检查 -o 的路径是否写对")
-    return Problem("输出文件夹不存在", shown, hint=f"请先建立文件夹“{display_path(folder)}”，或用 -o 换一个位置")
+    return Problem("输出文件夹不存在", shown, hint=f"请先建立文件夹“{display_path(folder)}”，或换一个已有的文件夹")
 
 
 def check_target(target: Path, *, force: bool, protected: Iterable[Path] = (), suffix: str | None = None) -> str:
@@ -109,6 +110,14 @@ def check_target(target: Path, *, force: bool, protected: Iterable[Path] = (), s
     repeats it just before writing.  ``protected`` (the profile, pack folders) can never
     be overwritten, not even with ``force``.
     """
+    try:
+        return _check_target(target, force=force, protected=protected, suffix=suffix)
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise OutputError(Problem(f"无法使用这个输出位置：{os_error_text(exc)}", display_path(target),
+                                  hint="用 -o 换一个位置或更短的文件名")) from None
+
+
+def _check_target(target: Path, *, force: bool, protected: Iterable[Path], suffix: str | None) -> str:
     shown = display_path(target)
     problem = _protected_problem(target, protected)
     if problem is not None:
@@ -149,7 +158,7 @@ def guard_target(target: Path, *, force: bool, protected: Iterable[Path] = (), s
     except OSError as exc:
         with contextlib.suppress(OSError):
             backup.unlink()
-        raise OutputError(Problem(f"无法备份原文件：{exc.strerror or exc}", display_path(target),
+        raise OutputError(Problem(f"无法备份原文件：{os_error_text(exc)}", display_path(target),
                                   hint="原文件没有改动；检查磁盘空间和文件夹权限，或用 -o 另存为新文件")) from None
     return backup
 
@@ -198,7 +207,7 @@ def write_atomically(target: Path, data: bytes) -> None:
         raise OutputError(Problem("没有权限写入这个位置，或文件正在 Word/WPS 中打开", shown,
                                   hint="关闭正在打开这个文件的程序，或用 -o 换一个位置")) from None
     except OSError as exc:
-        raise OutputError(Problem(f"写入失败：{exc.strerror or exc}", shown,
+        raise OutputError(Problem(f"写入失败：{os_error_text(exc)}", shown,
                                   hint="检查磁盘空间和文件夹权限，或用 -o 换一个位置")) from None
     finally:
         if tmp_name is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -413,14 +414,15 @@ def parse_pack_requirement(text: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def _looks_like_path(text: str) -> bool:
+def looks_like_pack_path(text: str) -> bool:
     return any(sep in text for sep in ("/", "\\")) or text.startswith(".") or text.endswith(MANIFEST)
 
 
 def find_pack(request: str | None, *, profile_dir: Path | None = None, default: str = "jiguan") -> Pack:
     """Resolve a pack: explicit path, then ``packs/`` beside the profile, the user store, built-in."""
-    request = (request or default).strip()
-    if _looks_like_path(request) or (Path(request).is_dir() and (Path(request) / MANIFEST).is_file()):
+    # Names typed with a Chinese input method may come out full-width (ｊｉｇｕａｎ).
+    request = unicodedata.normalize("NFKC", request or default).strip()
+    if looks_like_pack_path(request) or (Path(request).is_dir() and (Path(request) / MANIFEST).is_file()):
         root = Path(request)
         if root.name == MANIFEST:
             root = root.parent

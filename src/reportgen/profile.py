@@ -356,7 +356,7 @@ class _ProfileReader(FieldReader):
         return Choice(key=key, lead=lead, text=cleaned["text"], add=cleaned["add"])
 
     def _unknown_entry(self, path: KeyPath, key: str, catalogue: Mapping[str, Any]) -> None:
-        hint = suggest(key, list(catalogue), {k: e.title for k, e in catalogue.items()})
+        hint = None if self.crowded else suggest(key, list(catalogue), {k: e.title for k, e in catalogue.items()})
         if "，" in key or "、" in key:
             hint = "看起来用了全角逗号把几项写在一行；请每项单独一行，以“- ”开头"
         self.report(path, f"模板包“{self.pack.name}”里没有条目“{key}”", hint)

@@ -361,7 +361,7 @@ def _with_custom_properties_declared(parts: list[tuple[str, bytes]]) -> list[tup
 def _custom_xml(props: Mapping[str, str]) -> bytes:
     items = "".join(
         f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{xml_escape(name)}">'
-        f"<vt:lpwstr>{xml_escape(value)}</vt:lpwstr></property>"
+        f"<vt:lpwstr>{xml_escape(_XML_INVALID.sub('', value))}</vt:lpwstr></property>"
         for pid, (name, value) in enumerate(sorted(props.items()), start=2)
     )
     return (
@@ -373,6 +373,7 @@ def _custom_xml(props: Mapping[str, str]) -> bytes:
 
 
 def _core_xml(title: str, creator: str, created: str) -> bytes:
+    title, creator = _XML_INVALID.sub("", title), _XML_INVALID.sub("", creator)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '

@@ -7,6 +7,7 @@ is reported as a ``Problem`` with file, line and column.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ __all__ = ["MAX_FILE_BYTES", "KeyPath", "YamlDocument", "decode_text", "load_yam
 MAX_FILE_BYTES = 1024 * 1024  # a real profile is a few KB; refuse anything this big unread
 MAX_NODES = 100_000  # after alias expansion: stops "billion laughs"
 MAX_DEPTH = 40
+MAX_SHOWN_PROBLEMS = 50  # the CLI lists at most this many problems of one file
 
 KeyPath = tuple[str | int, ...]
 
@@ -105,22 +107,52 @@ def _encoding_error(raw: bytes, exc: UnicodeDecodeError, file: str) -> ProfileEr
     )
 
 
+_OS_REASONS = {
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.ENAMETOOLONG: "文件名或路径太长",
+    errno.EROFS: "磁盘是只读的",
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.EISDIR: "这是一个文件夹",
+    errno.ELOOP: "快捷方式（符号链接）循环引用",
+    errno.EIO: "磁盘读写出错",
+    errno.EBUSY: "文件正被其他程序占用",
+    getattr(errno, "EDQUOT", -1): "超出磁盘配额",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error in Chinese, keeping the system's own words for whoever helps the user."""
+    reason = _OS_REASONS.get(exc.errno or 0)
+    original = exc.strerror or str(exc)
+    return f"{reason}（{original}）" if reason else original
+
+
 def read_source(path: Path, *, what: str = "资料文件") -> str:
     shown = display_path(path)
-    if not path.exists():
-        raise ProfileError(Problem(f"找不到{what}", shown, hint="请检查路径和文件名是否写对"))
-    if path.is_dir():
-        raise ProfileError(Problem(f"这是一个文件夹，不是{what}", shown, hint="请指定文件夹里的 .yaml 文件"))
+    too_big = Problem(f"文件太大，不像是{what}", shown,
+                      hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB")
     try:
+        if not path.exists():
+            raise ProfileError(Problem(f"找不到{what}", shown, hint="请检查路径和文件名是否写对"))
+        if path.is_dir():
+            raise ProfileError(Problem(f"这是一个文件夹，不是{what}", shown, hint="请指定文件夹里的 .yaml 文件"))
+        if not path.is_file():  # a device or a pipe: reading it may never end
+            raise ProfileError(Problem(f"这不是普通文件，不能作为{what}", shown, hint="请指定一个 .yaml 文本文件"))
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ProfileError(
                 Problem(f"文件太大（{size // 1024} KB），不像是{what}", shown,
                         hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB")
             )
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # never more, even if the file grows meanwhile
+        if len(raw) > MAX_FILE_BYTES:
+            raise ProfileError(too_big)
     except OSError as exc:
-        raise ProfileError(Problem(f"无法读取文件：{exc.strerror}", shown)) from None
+        raise ProfileError(Problem(f"无法读取文件：{os_error_text(exc)}", shown)) from None
     return decode_text(raw, shown)
 
 
@@ -217,6 +249,8 @@ _YAML_MESSAGES = (
     ("found character that cannot start any token", "这里的值以特殊符号开头（如 @ ` %）",
      "把整个值用引号括起来，如“unit: '@某单位'”"),
     ("mapping keys are not allowed", "这里不能出现“? ”", "把整个值用引号括起来"),
+    ("block sequence entries are not allowed", "这里不能以“- ”开始列表",
+     "列表要从下一行开始，每项以“- ”开头并比上一级多缩进两格；若是一段文字，请用引号括起来"),
     ("did not find expected <document start>", "文件里有多余的内容（在“...”或“---”之后）",
      "删掉“...”“---”这样的行和它后面的内容"),
     ("special characters are not allowed", "文件里有无法识别的特殊字符", "删掉这一处看不见的字符后重试"),
@@ -384,7 +418,13 @@ class FieldReader:
             return
         for key in table:
             if key not in allowed:
-                self.report((*path, key), f"未知的键“{key}”", suggest(key, list(allowed), labels), at_key=True)
+                hint = suggest(key, list(allowed), labels) if not self.crowded else None
+                self.report((*path, key), f"未知的键“{key}”", hint, at_key=True)
+
+    @property
+    def crowded(self) -> bool:
+        """So many problems already that nobody reads more hints: stop computing them (a 60,000-line file)."""
+        return len(self.problems) >= MAX_SHOWN_PROBLEMS
 
 
 def describe(value: Any) -> str:
