@@ -114,11 +114,10 @@ def make_profiles(pack_request: str | None, folder: Path, n: int) -> Path:
 
 
 def _peak_kb(children: bool = False) -> int:
-    scale = 1024 if sys.platform == "darwin" else 1  # ru_maxrss is bytes on macOS, KiB on Linux
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // scale
-    if not children:
-        return own
-    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // scale)
+    """Peak resident memory (ru_maxrss) of this process, or of its largest child (worker)."""
+    scale = 1024 if sys.platform == "darwin" else 1  # bytes on macOS, KiB on Linux
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return int(resource.getrusage(who).ru_maxrss // scale)
 
 
 def worker_reportgen(profiles: Path, out: Path, jobs: int) -> dict[str, Any]:
@@ -136,13 +135,19 @@ def worker_reportgen(profiles: Path, out: Path, jobs: int) -> dict[str, Any]:
 
 
 def _contexts(profiles: Path) -> Any:
-    """(profile name, reportgen output bytes, docxtpl context) per profile, made lazily and untimed."""
+    """Per profile: (path, pack, maker, profile, document, docxtpl context, seconds spent making them).
+
+    The context is what our Word template expects: the body as Markup XML, title and meta.
+    Making it means reading and validating the profile and composing the prose, which
+    reportgen's batch does inside its timing; (b) reports it apart (see worker_docxtpl).
+    """
     from markupsafe import Markup
 
     from reportgen.core import _meta_dict, draft_maker, load_profile
 
     packs: dict[Any, Any] = {}
     for path in sorted(profiles.glob("*.yaml")):
+        start = time.perf_counter()
         profile, pack = load_profile(path, packs=packs)
         maker = draft_maker(pack)
         document = maker.document(profile)
@@ -151,25 +156,28 @@ def _contexts(profiles: Path) -> Any:
             "title": document.title,
             "meta": {k: ("" if v is None else str(v)) for k, v in _meta_dict(profile).items()},
         }
-        yield path, pack, maker, profile, document, context
+        yield path, pack, maker, profile, document, context, time.perf_counter() - start
 
 
 def worker_docxtpl(profiles: Path, out: Path) -> dict[str, Any]:
+    """(b): only the docxtpl calls are timed ("seconds"); "context_seconds" is making the contexts."""
     import jinja2
     from docxtpl import DocxTemplate
 
     out.mkdir(parents=True, exist_ok=True)
     env = jinja2.Environment(autoescape=True)
     seconds = 0.0
+    context_seconds = 0.0
     n = 0
-    for path, pack, _maker, _profile, _document, context in _contexts(profiles):
+    for path, pack, _maker, _profile, _document, context, made in _contexts(profiles):
         start = time.perf_counter()
         template = DocxTemplate(pack.path(pack.word_template))
         template.render(context, jinja_env=env, autoescape=True)
         template.save(out / f"{path.stem}.docx")
         seconds += time.perf_counter() - start
+        context_seconds += made
         n += 1
-    return {"seconds": seconds, "n": n, "peak_kb": _peak_kb()}
+    return {"seconds": seconds, "context_seconds": context_seconds, "n": n, "peak_kb": _peak_kb()}
 
 
 def worker_zipfile(profiles: Path, out: Path) -> dict[str, Any]:
@@ -179,7 +187,7 @@ def worker_zipfile(profiles: Path, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     seconds = 0.0
     n = 0
-    for path, _pack, maker, profile, document, _context in _contexts(profiles):
+    for path, _pack, maker, profile, document, _context, _made in _contexts(profiles):
         with zipfile.ZipFile(io.BytesIO(maker.docx(profile, document))) as source:
             parts = [(info.filename, source.read(info)) for info in source.infolist()]
         start = time.perf_counter()
@@ -301,29 +309,38 @@ def main() -> None:
                 continue
             result = run_worker(kind, profiles, work / f"out-{kind}-{j}-{n}", j)
             figures[label] = result
+            extra = ""
+            if j > 1:
+                extra = f" (largest worker {result['peak_children_kb'] / 1024:.1f} MiB)"
+            if "context_seconds" in result:
+                extra = f" (+ {1000 * result['context_seconds'] / result['n']:.3f} ms/draft making the context)"
             print(f"  N={n:<5} {label:<10} {1000 * result['seconds'] / result['n']:8.3f} ms/draft   "
-                  f"peak {result['peak_kb'] / 1024:6.1f} MiB"
-                  + (f" (largest worker {result['peak_children_kb'] / 1024:.1f} MiB)" if j > 1 else ""))
+                  f"peak {result['peak_kb'] / 1024:6.1f} MiB{extra}")
         rows.append(figures)
 
     first_profile = work / f"profiles-{sizes[0]}" / "unit00000.yaml"
     cold, how = cold_start(first_profile, work, args.repeat, bytecode=True)
     cold_source, _ = cold_start(first_profile, work, args.repeat, bytecode=False)
 
-    def per_draft(fig: dict[str, Any], label: str) -> float:
-        return 1000 * float(fig[label]["seconds"]) / int(fig[label]["n"])
+    def per_draft(fig: dict[str, Any], label: str, key: str = "seconds") -> float:
+        return 1000 * float(fig[label][key]) / int(fig[label]["n"])
+
+    def with_context(fig: dict[str, Any]) -> float:  # (b'): docxtpl plus making its context from the profile
+        return per_draft(fig, "b docxtpl") + per_draft(fig, "b docxtpl", "context_seconds")
 
     best = f"a -j{jobs}" if jobs > 1 else "a -j1"
     print()
-    print(f"| N | (a) reportgen -j1 | (a) reportgen -j{jobs} | (b) docxtpl loop | (c) zipfile floor | (b)/(a) | (a)/(c) "
-          f"| peak (a) -j1 | peak (a) -j{jobs} main / worker |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| N | (a) -j1 | (a) -j{jobs} | (b) docxtpl | (b') docxtpl + context | (c) zipfile | (b)/(a) | (b')/(a) "
+          f"| (a)/(c) | peak (a) -j1 | peak (a) -j{jobs}: main, largest worker |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for fig in rows:
         a1, aj, b, c = (per_draft(fig, k) for k in ("a -j1", best, "b docxtpl", "c zipfile"))
+        bc = with_context(fig)
         pj = fig[best]
-        print(f"| {fig['n']} | {a1:.2f} ms | {aj:.2f} ms | {b:.2f} ms | {c:.2f} ms | {b / aj:.1f}× (-j1 {b / a1:.1f}×) "
+        print(f"| {fig['n']} | {a1:.2f} ms | {aj:.2f} ms | {b:.2f} ms | {bc:.2f} ms | {c:.2f} ms "
+              f"| {b / aj:.1f}× (-j1 {b / a1:.1f}×) | {bc / aj:.1f}× (-j1 {bc / a1:.1f}×) "
               f"| {aj / c:.2f}× (-j1 {a1 / c:.2f}×) | {fig['a -j1']['peak_kb'] / 1024:.1f} MiB "
-              f"| {pj['peak_kb'] / 1024:.1f} / {pj['peak_children_kb'] / 1024:.1f} MiB |")
+              f"| {pj['peak_kb'] / 1024:.1f}, {pj['peak_children_kb'] / 1024:.1f} MiB |")
     ratio_cold = cold["reportgen build"] / cold["import docxtpl"]
     print()
     print(f"cold start ({how}, modules from .pyc): reportgen build {1000 * cold['reportgen build']:.0f} ms, "
@@ -335,21 +352,22 @@ def main() -> None:
 
     small, large = rows[0], rows[-1]
     checks = []
-    for label in ("a -j1", best):
-        checks.append((f"(a) {label[2:]} <= 1/5 of (b), N={large['n']}",
-                       per_draft(large, label) * 5 <= per_draft(large, "b docxtpl")))
-        checks.append((f"(a) {label[2:]} <= 4x (c), N={large['n']}",
-                       per_draft(large, label) <= 4 * per_draft(large, "c zipfile")))
+    for label in ("a -j1", best) if best != "a -j1" else ("a -j1",):
+        a = per_draft(large, label)
+        checks.append((f"(a) {label[2:]} <= 1/5 of (b), N={large['n']}: ratio {per_draft(large, 'b docxtpl') / a:.1f}",
+                       a * 5 <= per_draft(large, "b docxtpl")))
+        checks.append((f"(a) {label[2:]} <= 1/5 of (b'), N={large['n']}: ratio {with_context(large) / a:.1f}",
+                       a * 5 <= with_context(large)))
+        checks.append((f"(a) {label[2:]} <= 4x (c), N={large['n']}: {a / per_draft(large, 'c zipfile'):.2f}x",
+                       a <= 4 * per_draft(large, "c zipfile")))
     if len(rows) > 1:
-        for label in ("a -j1", best):
-            key = "peak_kb"
+        for label, key, who in (("a -j1", "peak_kb", "process"), (best, "peak_kb", "main process"),
+                                (best, "peak_children_kb", "largest worker")):
+            if who != "process" and (label == "a -j1" or best == "a -j1"):
+                continue
             grow = large[label][key] / small[label][key]
-            checks.append((f"peak memory (a) {label[2:]} N={large['n']} / N={small['n']} = {grow:.2f} <= 1.2",
+            checks.append((f"peak memory (a) {label[2:]} {who}: N={large['n']} / N={small['n']} = {grow:.2f} <= 1.2",
                            grow <= 1.2))
-            if label != "a -j1":
-                grow_w = large[label]["peak_children_kb"] / small[label]["peak_children_kb"]
-                checks.append((f"peak memory (a) {label[2:]} largest worker N={large['n']} / N={small['n']} = "
-                               f"{grow_w:.2f} <= 1.2", grow_w <= 1.2))
     checks.append((f"cold build / import docxtpl = {ratio_cold:.2f} <= 1.6", ratio_cold <= 1.6))
     print()
     for text, ok in checks:

@@ -126,6 +126,19 @@ def test_files_and_folders_can_be_mixed_and_a_missing_one_is_reported(tmp_path: 
     assert report.failed == 1
 
 
+def test_a_profile_wrong_everywhere_lists_its_first_problems_only(tmp_path: Path, pack_dir: Path) -> None:
+    data = mini_profile(pack_dir)
+    data["facts"] = {f"unknown_{i}": i for i in range(30)}
+    write_yaml(tmp_path / "p" / "bad.yaml", data)
+    make_profiles(tmp_path / "p", pack_dir, 1)
+    report = build_many([tmp_path / "p"], tmp_path / "out", jobs=1)
+    bad = report.items[0]
+    assert not bad.ok and report.items[1].ok
+    assert "（共 30 处，下面列出前 10 处）" in (bad.error or "")
+    assert "unknown_9" in (bad.error or "") and "unknown_10" not in (bad.error or "")
+    assert bad.brief is not None and bad.brief.endswith("（共 30 处问题）")
+
+
 def test_a_folder_without_profiles_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "空").mkdir()
     result = run("build", str(tmp_path / "空"), "-o", str(tmp_path / "out"))
