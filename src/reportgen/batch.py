@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import OutputError, Problem, ProfileError, ReportgenError, display_path
 
 if TYPE_CHECKING:
+    from .output import ResolvedPath
     from .pack import Pack
 
 __all__ = ["SUMMARY_NAME", "BatchItem", "BatchReport", "build_many", "plan_batch", "print_batch_report",
@@ -234,7 +235,10 @@ def _remove_stale_temporaries(tasks: Iterable[BatchTask], extra: Iterable[Path] 
 
 # ---------------------------------------------------------------- building (in a worker or in-process)
 
-_PACKS: dict[tuple[str | None, Path], Pack] = {}  # per process: resolved packs by (request, profile folder)
+# Per batch (cleared when a batch starts, inherited by forked workers): resolved packs by
+# (request, profile folder), and the pack folders a draft may not be written into.
+_PACKS: dict[tuple[str | None, Path], Pack] = {}
+_PACK_DIRS: dict[Path, tuple[ResolvedPath, ...]] = {}
 
 
 def _error_text(exc: ReportgenError, limit: int = 10) -> str:
@@ -374,15 +378,18 @@ GROUP_WRITES = sys.platform.startswith("linux") and hasattr(os, "sync")
 def build_task(task: BatchTask, pack_request: str | None, fmt: str, force: bool,
                writer: GroupWriter | None = None) -> BatchItem:
     """Build one profile; every error ends up in the returned record, never raised."""
-    from .core import _created, load_profile, write_draft
+    from .core import _created, load_profile, protected_pack_dirs, write_draft
 
     path = Path(task.profile)
     if writer is not None:
         writer.index = task.index
     try:
         profile, pack = load_profile(path, pack_request, packs=_PACKS)
+        pack_dirs = _PACK_DIRS.get(pack.root)
+        if pack_dirs is None:
+            pack_dirs = _PACK_DIRS[pack.root] = protected_pack_dirs(pack)
         result = write_draft(path, profile, pack, Path(task.target), fmt=fmt, force=force, precheck=False,
-                             write=writer)
+                             write=writer, pack_dirs=pack_dirs)
     except ReportgenError as exc:
         return _failed(task, _error_text(exc), _brief(exc))
     except Exception as exc:  # a bug must not stop the other profiles
@@ -512,6 +519,8 @@ def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_reque
                progress: bool = False) -> BatchReport:
     """Build every profile named or found in ``inputs`` into ``output`` (a folder) and write 汇总.xlsx there."""
     plan = plan_batch(list(inputs), output, fmt)
+    _PACKS.clear()  # packs may have been installed or edited since the last batch in this process
+    _PACK_DIRS.clear()
     summary_path = plan.output_dir / SUMMARY_NAME
     _remove_stale_temporaries(plan.tasks, [summary_path])
     tasks = plan.tasks
@@ -713,10 +722,7 @@ def summary_state(path: Path) -> str:
 
 def write_summary(items: Sequence[BatchItem], path: Path, *, force: bool = False) -> Path | None:
     """Write 汇总.xlsx atomically; an edited or foreign file there is kept unless ``force`` (then backed up)."""
-    import datetime as dt
-    import shutil
-
-    from .output import write_atomically
+    from .output import make_backup, write_atomically
 
     shown = display_path(path)
     state = summary_state(path)
@@ -726,16 +732,7 @@ def write_summary(items: Sequence[BatchItem], path: Path, *, force: bool = False
         if not force:
             raise OutputError(Problem(f"{why}，为避免丢失内容，没有覆盖它（各单位的稿子已照常生成）", shown,
                                       hint="把它改名或移走后重新运行；或加 --force 覆盖（旧文件会先备份在同一文件夹）"))
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        backup = path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}")
-        counter = 1
-        while backup.exists():
-            counter += 1
-            backup = path.with_name(f"{path.stem}.备份-{stamp}-{counter}{path.suffix}")
-        try:
-            shutil.copy2(path, backup)
-        except OSError as exc:
-            raise OutputError(Problem(f"无法备份原汇总表：{exc.strerror or exc}", shown)) from None
+        backup = make_backup(path, what="原汇总表")
     write_atomically(path, summary_bytes(items, path.parent))
     return backup
 

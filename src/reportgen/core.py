@@ -7,9 +7,10 @@ compiles once and renders many.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import OutputError, Problem, ProfileError, display_path
@@ -18,6 +19,9 @@ from .pack import Pack, find_pack, looks_like_pack_path
 from .profile import META_FIELDS, Profile, load_profile_document, validate_profile
 from .prose import ProseEngine
 from .yamlsource import _XML_INVALID, YamlDocument
+
+if TYPE_CHECKING:
+    from .output import ResolvedPath
 
 __all__ = ["BuildResult", "CheckResult", "DraftMaker", "MissingFact", "build", "check", "draft_maker", "init",
            "load_profile", "write_draft"]
@@ -193,19 +197,29 @@ def build(profile_path: Path, output: Path | None = None, *, pack_request: str |
     return write_draft(profile_path, profile, pack, target, fmt=fmt, force=force)
 
 
+def protected_pack_dirs(pack: Pack) -> tuple[ResolvedPath, ...]:
+    """Folders a draft may never be written into: the pack, the built-in packs, the user's pack store."""
+    from .output import resolve_protected
+    from .pack import builtin_packs_dir, user_packs_dir
+
+    return resolve_protected((pack.root, builtin_packs_dir(), user_packs_dir()))
+
+
 def write_draft(profile_path: Path, profile: Profile, pack: Pack, target: Path, *, fmt: str = "docx",
                 force: bool = False, precheck: bool = True,
-                write: Callable[[Path, bytes], None] | None = None) -> BuildResult:
+                write: Callable[[Path, bytes], None] | None = None,
+                pack_dirs: Sequence[ResolvedPath] | None = None) -> BuildResult:
     """Draft a validated profile and write it to ``target`` (a file path), edit-safely.
 
     ``precheck`` refuses a bad target before drafting (one build: an immediate answer; a batch skips
     it, the check just before writing is the one that counts); ``write`` replaces
-    ``write_atomically`` (a batch writes a group of drafts with one sync).
+    ``write_atomically`` (a batch writes a group of drafts with one sync); ``pack_dirs`` are
+    ``protected_pack_dirs(pack)`` resolved once by a batch.
     """
     from .output import check_target, guard_target, write_atomically
-    from .pack import builtin_packs_dir, user_packs_dir
 
-    protected = (profile_path, pack.root, builtin_packs_dir(), user_packs_dir())
+    protected: tuple[Path | ResolvedPath, ...] = (
+        profile_path, *(pack_dirs if pack_dirs is not None else protected_pack_dirs(pack)))
     # Refuse an unwritable or edited target before drafting; checked again just before writing.
     if precheck:
         check_target(target, force=force, protected=protected, suffix=f".{fmt}")

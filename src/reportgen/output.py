@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import OutputError, Problem, display_path
 from .yamlsource import os_error_text
@@ -72,15 +73,30 @@ def _plausible_docx(path: Path) -> bool:
         return False
 
 
-def _protected_problem(target: Path, protected: Iterable[Path]) -> Problem | None:
+class ResolvedPath(NamedTuple):
+    """A protected path resolved once (a batch checks the same pack folders for every draft)."""
+
+    path: Path
+    is_dir: bool
+
+
+def resolve_protected(paths: Iterable[Path]) -> tuple[ResolvedPath, ...]:
+    result = []
+    for path in paths:
+        with contextlib.suppress(OSError, ValueError):
+            result.append(ResolvedPath(path.resolve(), path.is_dir()))
+    return tuple(result)
+
+
+def _protected_problem(target: Path, protected: Iterable[Path | ResolvedPath]) -> Problem | None:
     resolved = target.resolve()
     shown = display_path(target)
     for path in protected:
         try:
-            base = path.resolve()
-            if base == resolved and not path.is_dir():
+            base, is_dir = path if isinstance(path, ResolvedPath) else (path.resolve(), path.is_dir())
+            if base == resolved and not is_dir:
                 return Problem("输出位置就是资料文件本身，不能覆盖", shown, hint="用 -o 指定另一个 .docx 文件名")
-            if path.is_dir() and resolved.is_relative_to(base):
+            if is_dir and resolved.is_relative_to(base):
                 return Problem("输出位置在模板包文件夹里，不能覆盖模板包的文件", shown,
                                hint="用 -o 把稿子写到模板包以外的文件夹")
         except (OSError, ValueError):
@@ -103,7 +119,7 @@ def _folder_problem(target: Path) -> Problem | None:
     return Problem("输出文件夹不存在", shown, hint=f"请先建立文件夹“{display_path(folder)}”，或换一个已有的文件夹")
 
 
-def check_target(target: Path, *, force: bool, protected: Iterable[Path] = (), suffix: str | None = None) -> str:
+def check_target(target: Path, *, force: bool, protected: Iterable[Path | ResolvedPath] = (), suffix: str | None = None) -> str:
     """Refuse a target that may not be written, without touching anything; returns its state.
 
     Called before any drafting work so that a refusal is immediate; ``guard_target``
@@ -117,7 +133,7 @@ def check_target(target: Path, *, force: bool, protected: Iterable[Path] = (), s
                                   hint="用 -o 换一个位置或更短的文件名")) from None
 
 
-def _check_target(target: Path, *, force: bool, protected: Iterable[Path], suffix: str | None) -> str:
+def _check_target(target: Path, *, force: bool, protected: Iterable[Path | ResolvedPath], suffix: str | None) -> str:
     shown = display_path(target)
     problem = _protected_problem(target, protected)
     if problem is not None:
@@ -142,11 +158,17 @@ def _check_target(target: Path, *, force: bool, protected: Iterable[Path], suffi
     return state
 
 
-def guard_target(target: Path, *, force: bool, protected: Iterable[Path] = (), suffix: str | None = None) -> Path | None:
+def guard_target(target: Path, *, force: bool, protected: Iterable[Path | ResolvedPath] = (), suffix: str | None = None) -> Path | None:
     """Check that ``target`` may be written; with ``force``, back up what is there.  Returns the backup path."""
     state = check_target(target, force=force, protected=protected, suffix=suffix)
     if state in ("absent", "untouched"):
         return None
+    return make_backup(target)
+
+
+def make_backup(target: Path, *, what: str = "原文件") -> Path:
+    """Copy ``target`` to ``名称.备份-日期-时间.扩展名`` beside it (never over an earlier backup)."""
+    shown = display_path(target)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     backup = target.with_name(f"{target.stem}.备份-{stamp}{target.suffix}")
     counter = 1
@@ -158,7 +180,7 @@ def guard_target(target: Path, *, force: bool, protected: Iterable[Path] = (), s
     except OSError as exc:
         with contextlib.suppress(OSError):
             backup.unlink()
-        raise OutputError(Problem(f"无法备份原文件：{os_error_text(exc)}", display_path(target),
+        raise OutputError(Problem(f"无法备份{what}：{os_error_text(exc)}", shown,
                                   hint="原文件没有改动；检查磁盘空间和文件夹权限，或用 -o 另存为新文件")) from None
     return backup
 

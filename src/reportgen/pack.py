@@ -7,6 +7,7 @@ a manifest must stay inside the pack and nothing in a pack is ever executed as c
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -114,7 +115,12 @@ class Pack:
     styles: Mapping[str, str] = field(default_factory=dict)
 
     def fact(self, key: str) -> FactSpec | None:
-        return next((f for f in self.facts if f.key == key), None)
+        return self.fact_specs.get(key)
+
+    @functools.cached_property
+    def fact_specs(self) -> dict[str, FactSpec]:
+        """Facts by key (computed once per pack)."""
+        return {spec.key: spec for spec in self.facts}
 
     def path(self, relative: str) -> Path:
         return resolve_inside(self.root, relative)

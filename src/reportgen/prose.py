@@ -125,16 +125,23 @@ def fact_value(spec: FactSpec, raw: Any) -> Value:
 
 class FactsView:
     def __init__(self, pack: Pack, facts: Mapping[str, Any]) -> None:
-        self._values = {spec.key: fact_value(spec, facts.get(spec.key)) for spec in pack.facts}
+        self._specs = pack.fact_specs
+        self._facts = facts
+        self._values: dict[str, Value] = {}  # made on first use: a draft uses only some facts
 
     def __getattr__(self, name: str) -> Value:
         if name.startswith("_"):
             raise AttributeError(name)
+        value = self._values.get(name)
+        if value is not None:
+            return value
         try:
-            return self._values[name]
+            spec = self._specs[name]
         except KeyError:
             raise UndeclaredName(Problem(f"模板用了模板包没有声明的事实“{name}”",
                                          hint="在 pack.yaml 的 facts 里声明它，或改正模板中的拼写")) from None
+        value = self._values[name] = fact_value(spec, self._facts.get(name))
+        return value
 
 
 class MetaView:
@@ -283,6 +290,8 @@ _DOUBLED_MARKS = re.compile("(《|》|“|”|「|」)\\1")
 def markup_to_spans(text: str) -> tuple[Span, ...]:
     """Rendered (escaped) template output -> text and placeholder spans, line breaks removed."""
     text = _DOUBLED_MARKS.sub(r"\1", _BREAKS_RE.sub("", text).strip())
+    if "<" not in text and "&" not in text:  # the common case: plain text, nothing to split or unescape
+        return (Span(text),) if text else ()
     spans: list[Span] = []
     position = 0
     for match in _PH_RE.finditer(text):

@@ -38,6 +38,8 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:timestamp",
 }
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 # Characters XML 1.0 forbids (Word puts some of them in copied text): dropped on read.
@@ -199,8 +201,14 @@ def _line_key_paths(lines: list[str]) -> dict[int, KeyPath]:
     return paths
 
 
+_SLIP_ANYWHERE = re.compile("|".join(f"(?:{p.pattern})" for p in (_TAB_INDENT, _FULLWIDTH_COLON_KEY, _COLON_NO_SPACE)),
+                            re.MULTILINE)
+
+
 def _scan_typing_slips(text: str, file: str) -> list[Problem]:
     """Find the slips a Chinese keyboard makes that YAML would misread or reject."""
+    if not _SLIP_ANYWHERE.search(text):  # one pass in C; the per-line scan only runs when needed
+        return []
     problems: list[Problem] = []
     lines = text.splitlines()
     paths: dict[int, KeyPath] | None = None
@@ -332,6 +340,13 @@ class _Builder:
                 self._report(node, path, f"不支持的 YAML 标签“{node.tag}”",
                              "资料文件只能写普通的文字、数字和列表，不能带“!!”或“!”标签")
                 return None
+            if node.tag == _STR_TAG:  # most values: no constructor needed
+                # Raw control characters were dropped from the text already; only double-quoted
+                # escapes ("\v", "\0") can bring them back.
+                return _XML_INVALID.sub("", node.value) if node.style == '"' else node.value
+            if node.tag == _INT_TAG and len(node.value) <= 18 and node.value.isdecimal() \
+                    and (node.value[0] != "0" or len(node.value) == 1) and node.value.isascii():
+                return int(node.value)  # plain decimal (YAML 1.1 reads 012 as octal: left to the constructor)
             try:
                 value = self.loader.construct_object(node)
             except (yaml.YAMLError, ValueError, OverflowError):
