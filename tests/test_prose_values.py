@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import build_draft, docx_text, make_mini_pack, mini_profile
+from conftest import build_draft, docx_text, make_mini_pack, mini_profile, write_yaml
 from reportgen.pack import load_pack
 from reportgen.profile import Meta
 from reportgen.prose import MetaView, ProseEngine, chinese_filter, markup_to_spans
@@ -50,3 +50,35 @@ def test_folded_yaml_text_has_no_space_between_chinese_lines(tmp_path: Path) -> 
     profile_text.write_text(dumped, encoding="utf-8")
     draft = Path(build_draft(profile_text).output)
     assert "第一行文字，第二行文字。" in docx_text(draft)
+
+
+def test_render_memo_keys_on_every_value_a_template_reads(tmp_path: Path) -> None:
+    """Rendered text is reused only for the same inputs: a changed fact or meta field renders anew."""
+    from reportgen.core import load_profile
+    from reportgen.prose import ProseEngine
+
+    pack_dir = make_mini_pack(tmp_path / "pack")
+    first = write_yaml(tmp_path / "a.yaml", mini_profile(pack_dir))
+    changed = mini_profile(pack_dir)
+    changed["facts"] = {**changed["facts"], "sessions": 31}
+    changed["meta"] = {**changed["meta"], "unit": "另一个单位"}
+    second = write_yaml(tmp_path / "b.yaml", changed)
+    profile_a, pack = load_profile(first)
+    profile_b, _ = load_profile(second, pack=pack)
+    engine = ProseEngine(pack)
+    text_a, text_b, text_a_again = (engine.compose(p).text for p in (profile_a, profile_b, profile_a))
+    assert "集中学习12次" in text_a and "集中学习31次" in text_b
+    assert "另一个单位" in text_b and "另一个单位" not in text_a
+    assert text_a_again == text_a
+    assert engine._rendered  # the memo was used
+
+
+def test_templates_whose_reads_cannot_be_seen_are_not_memoised(tmp_path: Path) -> None:
+    from reportgen.prose import ProseEngine, template_dependencies
+
+    engine = ProseEngine(load_pack(make_mini_pack(tmp_path / "pack")))
+    parse = engine.env.parse
+    assert template_dependencies(parse("{{ f.sessions }}{{ meta.unit }}{{ count }}")) is not None
+    for source in ("{{ f|attr('sessions') }}", "{% set f = meta %}{{ f.unit }}", "{% include 'x.j2' %}",
+                   "{% for x in [f] %}{{ x.sessions }}{% endfor %}", "{{ meta }}"):
+        assert template_dependencies(parse(source)) is None, source

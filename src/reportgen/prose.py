@@ -205,6 +205,10 @@ class ProseEngine:
 
         self.env.bytecode_cache = template_code_cache(f"{pack.name}\0{pack.version}\0{pack.root}")
         self._compiled: dict[str, Template] = {}
+        # Rendered spans by (template, the exact values it reads): in a batch, problems, causes and
+        # intros come out the same for many units, so each distinct input is rendered once.
+        self._dependencies: dict[str, _Dependencies | None] = {}
+        self._rendered: dict[tuple[Any, ...], tuple[Span, ...]] = {}
 
     def _read(self, relative: str) -> str:
         from .yamlsource import decode_text
@@ -240,6 +244,25 @@ class ProseEngine:
         return _Composer(self, profile).compose()
 
     def render(self, file: str, context: Mapping[str, Any], *, source: str | None = None) -> tuple[Span, ...]:
+        cache_key = file if source is None else f"inline:{source}"
+        if cache_key not in self._dependencies:
+            self.template(file, source=source)  # refuses unsafe or broken templates before anything else
+            self._dependencies[cache_key] = template_dependencies(
+                self.env.parse(source if source is not None else self._read(file)))
+        dependencies = self._dependencies[cache_key]
+        memo_key = None if dependencies is None else (cache_key, *dependencies.values_in(context))
+        if memo_key is not None:
+            spans = self._rendered.get(memo_key)
+            if spans is not None:
+                return spans
+        spans = self._render_now(file, context, source=source)
+        if memo_key is not None:
+            if len(self._rendered) >= MEMO_LIMIT:  # keeps a long batch's memory flat
+                self._rendered.clear()
+            self._rendered[memo_key] = spans
+        return spans
+
+    def _render_now(self, file: str, context: Mapping[str, Any], *, source: str | None) -> tuple[Span, ...]:
         template = self.template(file, source=source)
         shown = file if source is None else f"{self.pack.name}/pack.yaml"
         try:
@@ -247,6 +270,54 @@ class ProseEngine:
         except UndeclaredName as exc:
             raise PackError([Problem(p.message, shown, hint=p.hint) for p in exc.problems]) from None
         return markup_to_spans(text)
+
+
+MEMO_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class _Dependencies:
+    """What a template reads from its context, when static analysis can see all of it."""
+
+    facts: tuple[str, ...]
+    meta: tuple[str, ...]
+    names: tuple[str, ...]  # other context names it uses: item, count, topics (pack and ordinal are pure)
+
+    def values_in(self, context: Mapping[str, Any]) -> tuple[Any, ...]:
+        facts = context.get("f")
+        meta = context.get("meta")
+        fact_values = facts._facts if isinstance(facts, FactsView) else {}
+        meta_values = meta._values if isinstance(meta, MetaView) else {}
+        return (
+            tuple(fact_values.get(key) for key in self.facts),
+            tuple(meta_values[key].value if key in meta_values else None for key in self.meta),
+            tuple(_hashable(context.get(name)) for name in self.names),
+        )
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def template_dependencies(ast: nodes.Template) -> _Dependencies | None:
+    """The facts, meta fields and names a template reads; None when it could read more than it shows
+    (``f`` or ``meta`` passed around whole, names rebound, other templates included)."""
+    if any(True for _ in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+        return None
+    direct: set[int] = set()
+    facts: set[str] = set()
+    meta: set[str] = set()
+    for node in ast.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name in ("f", "meta"):
+            direct.add(id(node.node))
+            (facts if node.node.name == "f" else meta).add(node.attr)
+    for name in ast.find_all(nodes.Name):
+        if name.name in TEMPLATE_NAMES and name.ctx != "load":
+            return None
+        if name.name in ("f", "meta") and id(name) not in direct:
+            return None
+    used = find_undeclared_variables(ast) & {"item", "count", "topics"}
+    return _Dependencies(tuple(sorted(facts)), tuple(sorted(meta)), tuple(sorted(used)))
 
 
 def compile_cached(env: PackSandbox, name: str, source: str) -> Template:
