@@ -250,7 +250,10 @@ class ProseEngine:
             self._dependencies[cache_key] = template_dependencies(
                 self.env.parse(source if source is not None else self._read(file)))
         dependencies = self._dependencies[cache_key]
-        memo_key = None if dependencies is None else (cache_key, *dependencies.values_in(context))
+        # Only templates that read nothing unit-specific (no facts, no meta) repeat across units;
+        # memoising the others would only grow memory with the size of a batch.
+        memo_key = None if dependencies is None or dependencies.facts or dependencies.meta else (
+            cache_key, *dependencies.values_in(context))
         if memo_key is not None:
             spans = self._rendered.get(memo_key)
             if spans is not None:
@@ -272,7 +275,7 @@ class ProseEngine:
         return markup_to_spans(text)
 
 
-MEMO_LIMIT = 20_000
+MEMO_LIMIT = 2_000
 
 
 @dataclass(frozen=True)
