@@ -98,6 +98,29 @@ def test_batch_writes_every_good_profile_and_reports_the_broken_one(tmp_path: Pa
     assert (out / SUMMARY_NAME).is_file()
 
 
+def test_a_committee_batch_of_300_with_two_processes(tmp_path: Path, pack_dir: Path) -> None:
+    """Issue 4, "Done when": 300 profiles, -j 2, as a user runs it: 299 valid distinct drafts, the broken
+    one reported in the table while the others are written, and 汇总.xlsx with a row per unit."""
+    make_profiles(tmp_path / "p", pack_dir, 300, broken=(137,))
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "reportgen", "build", str(tmp_path / "p"), "-o", str(out), "-j", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    drafts = sorted(out.glob("*.docx"))
+    assert len(drafts) == 299 and not (out / "u137.docx").exists()
+    texts = set()
+    for draft in drafts:
+        assert_valid_docx(draft)
+        texts.add(docx_text(draft))
+    assert len(texts) == 299
+    broken = next(line for line in done.stdout.splitlines() if "u137.yaml" in line)
+    assert "失败" in broken
+    assert "共 300 份资料文件：已生成 299 份，失败 1 份。" in done.stdout
+    rows = summary_rows(out / SUMMARY_NAME)
+    assert len(rows) == 301  # the header and one row per unit, the failed one included
+
+
 def test_all_good_exits_0_and_the_table_gives_han_count_and_placeholders(tmp_path: Path, pack_dir: Path) -> None:
     from reportgen.core import build
 
