@@ -71,8 +71,9 @@ def test_render_memo_keys_on_every_value_a_template_reads(tmp_path: Path) -> Non
     assert "另一个单位" in text_b and "另一个单位" not in text_a
     assert text_a_again == text_a
     assert engine._rendered  # templates that read no unit data were memoised
-    assert all(not any(isinstance(part, tuple) and any(v is not None for v in part) for part in key[1:3])
-               for key in engine._rendered)  # ... and only those
+    memoised = {key[0] for key in engine._rendered}
+    assert all((deps := engine._dependencies[name]) is not None and not deps.facts and not deps.meta
+               for name in memoised)  # ... and only those
 
 
 def test_templates_whose_reads_cannot_be_seen_are_not_memoised(tmp_path: Path) -> None:

@@ -15,17 +15,25 @@ import contextlib
 import os
 import sys
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import OutputError, Problem, ProfileError, ReportgenError, display_path
+from .errors import (
+    OutputError,
+    Problem,
+    ProfileError,
+    ReportgenError,
+    display_path,
+    display_width,
+    os_error_text,
+    pad,
+)
+from .output import ResolvedPath, file_mode, new_file_mode, temporary_beside, write_problem
 
 if TYPE_CHECKING:
-    from .output import ResolvedPath
     from .pack import Pack
 
 __all__ = ["SUMMARY_NAME", "BatchItem", "BatchReport", "build_many", "plan_batch", "print_batch_report",
@@ -129,7 +137,7 @@ def _expand(inputs: Sequence[Path]) -> list[tuple[Path, str | None]]:
                                 if p.suffix.lower() in PROFILE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
                                key=lambda p: p.name)
             except OSError as exc:
-                entries.append((given, f"无法读取文件夹：{exc.strerror or exc}"))
+                entries.append((given, f"无法读取文件夹：{os_error_text(exc)}"))
                 continue
             for path in found:
                 add(path)
@@ -151,7 +159,7 @@ def _output_dir(output: Path | None, inputs: Sequence[Path], profiles: Sequence[
         try:
             output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(Problem(f"无法建立输出文件夹：{exc.strerror or exc}", display_path(output),
+            raise OutputError(Problem(f"无法建立输出文件夹：{os_error_text(exc)}", display_path(output),
                                       hint="检查路径和权限，或用 -o 换一个位置")) from None
         return output
     # No -o: drafts go beside their profiles (as for one profile); the summary into the folder given,
@@ -318,24 +326,20 @@ class GroupWriter:
     def __init__(self) -> None:
         self.index = -1  # the task whose draft is being written
         self.pending: list[tuple[int, str, Path]] = []
-        mask = os.umask(0)
-        os.umask(mask)
-        self.new_mode = 0o666 & ~mask  # what a new file gets (mkstemp's own is 0600)
+        self.new_mode = new_file_mode()  # once per group, not per draft
 
     def __call__(self, target: Path, data: bytes) -> None:
-        import tempfile
-
         try:
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+            fd, tmp = temporary_beside(target)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
-                os.chmod(tmp, _file_mode(target, self.new_mode))
+                os.chmod(tmp, file_mode(target, self.new_mode))
             except BaseException:
                 os.unlink(tmp)
                 raise
         except OSError as exc:
-            raise OutputError(_write_problem(target, exc)) from None
+            raise OutputError(write_problem(target, exc)) from None
         self.pending.append((self.index, tmp, target))
 
     def commit(self) -> dict[int, OutputError]:
@@ -348,27 +352,11 @@ class GroupWriter:
             try:
                 os.replace(tmp, target)
             except OSError as exc:
-                failures[index] = OutputError(_write_problem(target, exc))
+                failures[index] = OutputError(write_problem(target, exc))
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         self.pending.clear()
         return failures
-
-
-def _file_mode(target: Path, new_mode: int) -> int:
-    """Keep the mode of a file being replaced; a new one gets ``new_mode``."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        return new_mode
-
-
-def _write_problem(target: Path, exc: OSError) -> Problem:
-    if isinstance(exc, PermissionError):
-        return Problem("没有权限写入这个位置，或文件正在 Word/WPS 中打开", display_path(target),
-                       hint="关闭正在打开这个文件的程序，或用 -o 换一个位置")
-    return Problem(f"写入失败：{exc.strerror or exc}", display_path(target),
-                   hint="检查磁盘空间和文件夹权限，或用 -o 换一个位置")
 
 
 # Linux's sync() returns once the data is on disk; elsewhere each draft goes through write_atomically (fsync each).
@@ -556,10 +544,6 @@ def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_reque
 # ---------------------------------------------------------------- 汇总.xlsx
 
 
-def _text_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def summary_columns(items: Sequence[BatchItem]) -> tuple[list[str], list[str]]:
     """The headers of 汇总.xlsx, and among them the pack facts' (in the order the packs give them)."""
     fact_headers: list[str] = []
@@ -620,11 +604,11 @@ def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
     from .word import zip_bytes, zip_entry
 
     headers, fact_headers = summary_columns(items)
-    widths = [_text_width(header) for header in headers]
+    widths = [display_width(header) for header in headers]
     for row in summary_rows(items, folder, fact_headers):
         for column, value in enumerate(row):
             if value is not None:
-                widths[column] = max(widths[column], _text_width(str(value)))
+                widths[column] = max(widths[column], display_width(str(value)))
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("汇总")
     for column, width in enumerate(widths, start=1):
@@ -740,11 +724,6 @@ def write_summary(items: Sequence[BatchItem], path: Path, *, force: bool = False
 # ---------------------------------------------------------------- the table
 
 
-def _pad(text: str, width: int, *, right: bool = False) -> str:
-    space = " " * max(0, width - _text_width(text))
-    return space + text if right else text + space
-
-
 def batch_table(report: BatchReport) -> list[str]:
     header = ["序号", "单位", "资料文件", "结果", "汉字", "待补充"]
     rows: list[list[str]] = []
@@ -754,17 +733,17 @@ def batch_table(report: BatchReport) -> list[str]:
         else:
             result = [f"失败：{item.brief or item.error}", "", ""]
         rows.append([str(n), item.unit or "—", display_path(item.profile), *result])
-    widths = [max(_text_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     # A long error message is the last thing on its line: don't stretch the number columns for it.
-    widths[3] = max([_text_width(header[3])] + [_text_width(r[3]) for r in rows if r[4]])
+    widths[3] = max([display_width(header[3])] + [display_width(r[3]) for r in rows if r[4]])
     lines = []
     for row in [header, *rows]:
         failed = row is not header and not row[4]
-        cells = [_pad(row[0], widths[0], right=True), _pad(row[1], widths[1]), _pad(row[2], widths[2])]
+        cells = [pad(row[0], widths[0], right=True), pad(row[1], widths[1]), pad(row[2], widths[2])]
         if failed:
             cells.append(row[3])
         else:
-            cells += [_pad(row[3], widths[3]), _pad(row[4], widths[4], right=True), _pad(row[5], widths[5], right=True)]
+            cells += [pad(row[3], widths[3]), pad(row[4], widths[4], right=True), pad(row[5], widths[5], right=True)]
         lines.append("  ".join(cells).rstrip())
     return lines
 

@@ -120,8 +120,7 @@ def handle_errors(func: F) -> F:
             _fail(exc)
         except OSError as exc:
             # The file system refused something no check foresaw (a name too long, a full disk…).
-            from .errors import display_path
-            from .yamlsource import os_error_text
+            from .errors import display_path, os_error_text
 
             name = display_path(exc.filename) if isinstance(exc.filename, (str, Path)) else ""
             where = f"：{name[:60]}…" if len(name) > 60 else (f"：{name}" if name else "")

@@ -18,7 +18,7 @@ from .model import Document
 from .pack import Pack, find_pack, looks_like_pack_path
 from .profile import META_FIELDS, Profile, load_profile_document, validate_profile
 from .prose import ProseEngine
-from .yamlsource import _XML_INVALID, YamlDocument
+from .yamlsource import YamlDocument
 
 if TYPE_CHECKING:
     from .output import ResolvedPath
@@ -83,7 +83,7 @@ class DraftMaker:
             "reportgen.version": __version__,
             "reportgen.pack": self.pack.name,
             "reportgen.pack_version": self.pack.version,
-            "reportgen.profile": _XML_INVALID.sub("", Path(profile.file).name),
+            "reportgen.profile": Path(profile.file).name,
             "reportgen.profile_sha256": profile.digest,
         }
         with time_limit():

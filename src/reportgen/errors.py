@@ -7,7 +7,9 @@ everything it found at once, each with file, line, column, key path and a hint.
 
 from __future__ import annotations
 
+import errno
 import os
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,10 @@ __all__ = [
     "ProfileError",
     "ReportgenError",
     "UnsafePackError",
+    "display_path",
+    "display_width",
+    "os_error_text",
+    "pad",
 ]
 
 
@@ -119,3 +125,37 @@ def display_path(path: str | Path) -> str:
         return str(rel)
     except (ValueError, OSError):
         return str(p)
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.ENAMETOOLONG: "文件名或路径太长",
+    errno.EROFS: "磁盘是只读的",
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.EISDIR: "这是一个文件夹",
+    errno.ELOOP: "快捷方式（符号链接）循环引用",
+    errno.EIO: "磁盘读写出错",
+    errno.EBUSY: "文件正被其他程序占用",
+    getattr(errno, "EDQUOT", -1): "超出磁盘配额",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error in Chinese, keeping the system's own words for whoever helps the user."""
+    reason = _OS_REASONS.get(exc.errno or 0)
+    original = exc.strerror or str(exc)
+    return f"{reason}（{original}）" if reason else original
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (on the left when ``right``)."""
+    space = " " * max(0, width - display_width(text))
+    return space + text if right else text + space

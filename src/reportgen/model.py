@@ -11,11 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["HAN_RE", "Document", "Paragraph", "Span", "count_han", "placeholder_text"]
+__all__ = ["HAN_RE", "XML_INVALID", "Document", "Paragraph", "Span", "count_han", "placeholder_text"]
 
 SpanKind = Literal["text", "lead2", "lead3", "placeholder"]
 ParagraphRole = Literal["title", "byline", "heading", "body"]
 
+# Characters XML 1.0 forbids (Word puts some in copied text) and lone surrogates (which UTF-8 cannot
+# encode): never part of a document.
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 

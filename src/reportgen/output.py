@@ -20,8 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import OutputError, Problem, display_path
-from .yamlsource import os_error_text
+from .errors import OutputError, Problem, display_path, os_error_text
 
 __all__ = ["MD_FINGERPRINT", "check_target", "existing_state", "guard_target", "md_fingerprint",
            "write_atomically"]
@@ -185,14 +184,33 @@ def make_backup(target: Path, *, what: str = "原文件") -> Path:
     return backup
 
 
-def _file_mode(target: Path) -> int:
-    """Keep the mode of the file being replaced; a new file gets the usual mode (mkstemp's is 0600)."""
+def new_file_mode() -> int:
+    """The mode a new file gets under the current umask (mkstemp's own is 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def file_mode(target: Path, new_mode: int | None = None) -> int:
+    """Keep the mode of the file being replaced; a new file gets ``new_mode`` (default: the umask's)."""
     try:
         return target.stat().st_mode & 0o777
     except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
+        return new_file_mode() if new_mode is None else new_mode
+
+
+def temporary_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file ``.<stem>.<random>.tmp`` beside ``target`` (a rerun removes stale ones)."""
+    return tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+
+
+def write_problem(target: Path, exc: OSError) -> Problem:
+    """Why a draft could not be written, and what to do."""
+    shown = display_path(target)
+    if isinstance(exc, PermissionError):
+        return Problem("没有权限写入这个位置，或文件正在 Word/WPS 中打开", shown,
+                       hint="关闭正在打开这个文件的程序，或用 -o 换一个位置")
+    return Problem(f"写入失败：{os_error_text(exc)}", shown, hint="检查磁盘空间和文件夹权限，或用 -o 换一个位置")
 
 
 def _sync_folder(folder: Path) -> None:
@@ -209,28 +227,23 @@ def _sync_folder(folder: Path) -> None:
 
 def write_atomically(target: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``target``, then rename it into place."""
-    shown = display_path(target)
     problem = _folder_problem(target)
     if problem is not None:
         raise OutputError(problem)
     tmp_name: str | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+        fd, tmp_name = temporary_beside(target)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if os.name == "posix":
-            os.chmod(tmp_name, _file_mode(target))
+            os.chmod(tmp_name, file_mode(target))
         os.replace(tmp_name, target)
         tmp_name = None
         _sync_folder(target.parent)
-    except PermissionError:
-        raise OutputError(Problem("没有权限写入这个位置，或文件正在 Word/WPS 中打开", shown,
-                                  hint="关闭正在打开这个文件的程序，或用 -o 换一个位置")) from None
     except OSError as exc:
-        raise OutputError(Problem(f"写入失败：{os_error_text(exc)}", shown,
-                                  hint="检查磁盘空间和文件夹权限，或用 -o 换一个位置")) from None
+        raise OutputError(write_problem(target, exc)) from None
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):

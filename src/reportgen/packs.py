@@ -24,7 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from .errors import OutputError, PackError, Problem, ReportgenError, UnsafePackError, display_path
+from .errors import (
+    OutputError,
+    PackError,
+    Problem,
+    ReportgenError,
+    UnsafePackError,
+    display_path,
+    display_width,
+    os_error_text,
+    pad,
+)
 from .numbering import item_label
 from .pack import (
     _NAME_RE,
@@ -189,19 +199,8 @@ class PackListing:
             return ["没有找到模板包。"]
         rows = [("名称", "版本", "来源", "标题")]
         rows += [(p.name, p.version, _SOURCE_NAMES.get(p.source, p.source), p.title) for p in self.packs]
-        widths = [max(_width(row[i]) for row in rows) for i in range(3)]
-        return ["  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3] for row in rows]
-
-
-def _width(text: str) -> int:
-    """Columns a string takes in a terminal: Chinese characters take two."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
+        widths = [max(display_width(row[i]) for row in rows) for i in range(3)]
+        return ["  ".join(pad(cell, widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3] for row in rows]
 
 
 def list_all(profile_dir: Path | None = None) -> PackListing:
@@ -505,7 +504,7 @@ def new_pack(target: Path, source_request: str, profile_dir: Path | None = None)
             target.rmdir()
         os.rename(staging, target)
     except OSError as exc:
-        raise OutputError(Problem(f"无法建立模板包：{exc.strerror or exc}", shown)) from None
+        raise OutputError(Problem(f"无法建立模板包：{os_error_text(exc)}", shown)) from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -649,14 +648,14 @@ def _staging(store: Path) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=store))
     except OSError as exc:
         _remove_empty(created)
-        raise OutputError(Problem(f"无法写入模板包仓库：{exc.strerror or exc}", display_path(store),
+        raise OutputError(Problem(f"无法写入模板包仓库：{os_error_text(exc)}", display_path(store),
                                   hint="可以用环境变量 REPORTGEN_HOME 指定另一个位置")) from None
     succeeded = False
     try:
         yield staging
         succeeded = True
     except OSError as exc:
-        raise OutputError(Problem(f"安装失败：{exc.strerror or exc}", display_path(store))) from None
+        raise OutputError(Problem(f"安装失败：{os_error_text(exc)}", display_path(store))) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if not succeeded:

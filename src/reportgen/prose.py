@@ -23,9 +23,9 @@ from .model import Document, Paragraph, Span, SpanKind, placeholder_text
 from .numbering import chinese_numeral, item_label
 from .pack import CATALOGUE_FOR_SECTION, CatalogueEntry, FactSpec, Pack, SectionSpec
 from .profile import META_FIELDS, Choice, Meta, Profile
-from .sandbox import FileLoader, PackSandbox, compile_checked, render_limited
+from .sandbox import FileLoader, PackSandbox, compile_cached, compile_checked, render_limited
 
-__all__ = ["ProseEngine", "compile_cached", "paragraph_ids", "template_variable_problems"]
+__all__ = ["ProseEngine", "paragraph_ids", "template_variable_problems"]
 
 # Names a prose template may use; anything else is an undeclared variable.
 TEMPLATE_NAMES = frozenset({"f", "meta", "ordinal", "item", "count", "topics", "pack"})
@@ -224,8 +224,13 @@ class ProseEngine:
                 pass
         return decode_text(raw, display_path(path)).lstrip("\ufeff")
 
+    @staticmethod
+    def _key(file: str, source: str | None) -> str:
+        """One name per template: its file, or its text for the inline ones in pack.yaml."""
+        return file if source is None else f"inline:{source}"
+
     def template(self, file: str, *, source: str | None = None) -> Template:
-        cache_key = file if source is None else f"inline:{source}"
+        cache_key = self._key(file, source)
         compiled = self._compiled.get(cache_key)
         if compiled is None:
             compiled = (compile_checked(self.env, file) if source is None
@@ -244,7 +249,7 @@ class ProseEngine:
         return _Composer(self, profile).compose()
 
     def render(self, file: str, context: Mapping[str, Any], *, source: str | None = None) -> tuple[Span, ...]:
-        cache_key = file if source is None else f"inline:{source}"
+        cache_key = self._key(file, source)
         if cache_key not in self._dependencies:
             self.template(file, source=source)  # refuses unsafe or broken templates before anything else
             self._dependencies[cache_key] = template_dependencies(
@@ -253,7 +258,7 @@ class ProseEngine:
         # Only templates that read nothing unit-specific (no facts, no meta) repeat across units;
         # memoising the others would only grow memory with the size of a batch.
         memo_key = None if dependencies is None or dependencies.facts or dependencies.meta else (
-            cache_key, *dependencies.values_in(context))
+            cache_key, dependencies.names_in(context))
         if memo_key is not None:
             spans = self._rendered.get(memo_key)
             if spans is not None:
@@ -286,20 +291,9 @@ class _Dependencies:
     meta: tuple[str, ...]
     names: tuple[str, ...]  # other context names it uses: item, count, topics (pack and ordinal are pure)
 
-    def values_in(self, context: Mapping[str, Any]) -> tuple[Any, ...]:
-        facts = context.get("f")
-        meta = context.get("meta")
-        fact_values = facts._facts if isinstance(facts, FactsView) else {}
-        meta_values = meta._values if isinstance(meta, MetaView) else {}
-        return (
-            tuple(fact_values.get(key) for key in self.facts),
-            tuple(meta_values[key].value if key in meta_values else None for key in self.meta),
-            tuple(_hashable(context.get(name)) for name in self.names),
-        )
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    def names_in(self, context: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The values of ``names`` in ``context``, hashable (lists become tuples)."""
+        return tuple(tuple(value) if isinstance(value := context.get(name), list) else value for name in self.names)
 
 
 def template_dependencies(ast: nodes.Template) -> _Dependencies | None:
@@ -321,25 +315,6 @@ def template_dependencies(ast: nodes.Template) -> _Dependencies | None:
             return None
     used = find_undeclared_variables(ast) & {"item", "count", "topics"}
     return _Dependencies(tuple(sorted(facts)), tuple(sorted(meta)), tuple(sorted(used)))
-
-
-def compile_cached(env: PackSandbox, name: str, source: str) -> Template:
-    """``compile_checked`` for a template given as text, through the env's bytecode cache.
-
-    Pack templates read by the loader use the cache by themselves; this covers inline ones
-    (headings in pack.yaml) and the Word template's parts.  Only code compiled — and so
-    checked by the sandbox — from the very same source is ever reused.
-    """
-    cache = env.bytecode_cache
-    if cache is None:
-        return compile_checked(env, name, source=source)
-    bucket = cache.get_bucket(env, name, None, source)
-    if bucket.code is not None:
-        return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
-    compile_checked(env, name, source=source)  # syntax errors and unsafe constructs are reported here
-    bucket.code = env.compile(source, name)
-    cache.set_bucket(bucket)
-    return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
 
 
 def iter_templates(pack: Pack) -> Iterable[tuple[str, str | None]]:

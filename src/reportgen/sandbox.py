@@ -20,7 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import PackError, Problem, UnsafePackError
 
-__all__ = ["MAX_OUTPUT_CHARS", "PackSandbox", "RenderTimeout", "find_unsafe_nodes", "render_limited", "time_limit"]
+__all__ = ["MAX_OUTPUT_CHARS", "PackSandbox", "RenderTimeout", "compile_cached", "find_unsafe_nodes", "render_limited", "time_limit"]
 
 MAX_OUTPUT_CHARS = 2_000_000  # per template render; a whole real draft is ~20,000
 MAX_SEQUENCE = 100_000  # longest string or list a template may build with * or **
@@ -96,6 +96,25 @@ def compile_checked(env: PackSandbox, file: str, *, source: str | None = None) -
         raise PackError(Problem(f"找不到模板文件“{exc.name}”", file)) from None
     except UnsafePackError as exc:
         raise UnsafePackError([Problem(p.message, file, p.line, hint=p.hint) for p in exc.problems]) from None
+
+
+def compile_cached(env: PackSandbox, name: str, source: str) -> Template:
+    """``compile_checked`` for a template given as text, through the env's bytecode cache.
+
+    Pack templates read by the loader use the cache by themselves; this covers inline ones
+    (headings in pack.yaml) and the Word template's parts.  Only code compiled — and so
+    checked by the sandbox — from the very same source is ever reused.
+    """
+    cache = env.bytecode_cache
+    if cache is None:
+        return compile_checked(env, name, source=source)
+    bucket = cache.get_bucket(env, name, None, source)
+    if bucket.code is not None:
+        return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
+    compile_checked(env, name, source=source)  # syntax errors and unsafe constructs are reported here
+    bucket.code = env.compile(source, name)
+    cache.set_bucket(bucket)
+    return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
 
 
 class FileLoader(BaseLoader):

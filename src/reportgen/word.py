@@ -25,9 +25,8 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from .errors import PackError, Problem, UnsafePackError, display_path
-from .model import Document, Paragraph, Span
-from .prose import compile_cached
-from .sandbox import PackSandbox, render_limited
+from .model import XML_INVALID, Document, Paragraph, Span
+from .sandbox import PackSandbox, compile_cached, render_limited
 
 __all__ = ["DraftInfo", "WordTemplate", "ZipEntry", "check_docx_safety", "read_draft_info", "template_style_ids",
            "zip_bytes", "zip_entry"]
@@ -40,12 +39,16 @@ CUSTOM_PROPS = "docProps/custom.xml"
 CORE_PROPS = "docProps/core.xml"
 _CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
 _CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def xml_escape(text: str) -> str:
     """``&``, ``<``, ``>`` as entities (xml.sax.saxutils.escape, whose import pulls in urllib and http)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_text(text: str) -> str:
+    """Any text as XML character data: characters XML forbids dropped, the rest escaped."""
+    return xml_escape(XML_INVALID.sub("", text))
 
 
 # ---------------------------------------------------------------- deterministic zip
@@ -265,7 +268,7 @@ class WordTemplate:
         return f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{runs}</w:p>'
 
     def _run_xml(self, span: Span) -> str:
-        text = xml_escape(_XML_INVALID.sub("", span.text))
+        text = xml_text(span.text)
         if span.kind == "placeholder":
             props = f'<w:rPr><w:rStyle w:val="{self.styles["placeholder"]}"/><w:highlight w:val="yellow"/></w:rPr>'
         elif span.kind in ("lead2", "lead3"):
@@ -361,7 +364,7 @@ def _with_custom_properties_declared(parts: list[tuple[str, bytes]]) -> list[tup
 def _custom_xml(props: Mapping[str, str]) -> bytes:
     items = "".join(
         f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{xml_escape(name)}">'
-        f"<vt:lpwstr>{xml_escape(_XML_INVALID.sub('', value))}</vt:lpwstr></property>"
+        f"<vt:lpwstr>{xml_text(value)}</vt:lpwstr></property>"
         for pid, (name, value) in enumerate(sorted(props.items()), start=2)
     )
     return (
@@ -373,13 +376,12 @@ def _custom_xml(props: Mapping[str, str]) -> bytes:
 
 
 def _core_xml(title: str, creator: str, created: str) -> bytes:
-    title, creator = _XML_INVALID.sub("", title), _XML_INVALID.sub("", creator)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{xml_escape(title)}</dc:title><dc:creator>{xml_escape(creator)}</dc:creator>"
+        f"<dc:title>{xml_text(title)}</dc:title><dc:creator>{xml_text(creator)}</dc:creator>"
         "<cp:lastModifiedBy>reportgen</cp:lastModifiedBy>"
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{created}</dcterms:modified>'

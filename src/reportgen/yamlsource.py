@@ -7,7 +7,6 @@ is reported as a ``Problem`` with file, line and column.
 
 from __future__ import annotations
 
-import errno
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, ProfileError, ReportgenError, display_path
+from .errors import Problem, ProfileError, ReportgenError, display_path, os_error_text
+from .model import XML_INVALID
 
 __all__ = ["MAX_FILE_BYTES", "KeyPath", "YamlDocument", "decode_text", "load_yaml_file", "parse_yaml"]
 
@@ -42,8 +42,6 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
-# Characters XML 1.0 forbids (Word puts some of them in copied text): dropped on read.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 _TAB_INDENT = re.compile(r"^[ ]*[\t\u3000]")
 _FULLWIDTH_COLON_KEY = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_][A-Za-z0-9_.-]*)\s*：")
 _COLON_NO_SPACE = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_][A-Za-z0-9_-]*):(?=[^\s/:])")
@@ -109,33 +107,13 @@ def _encoding_error(raw: bytes, exc: UnicodeDecodeError, file: str) -> ProfileEr
     )
 
 
-_OS_REASONS = {
-    errno.ENOSPC: "磁盘空间不足",
-    errno.EACCES: "没有权限",
-    errno.EPERM: "没有权限",
-    errno.ENAMETOOLONG: "文件名或路径太长",
-    errno.EROFS: "磁盘是只读的",
-    errno.ENOENT: "文件或文件夹不存在",
-    errno.ENOTDIR: "路径中有一段不是文件夹",
-    errno.EISDIR: "这是一个文件夹",
-    errno.ELOOP: "快捷方式（符号链接）循环引用",
-    errno.EIO: "磁盘读写出错",
-    errno.EBUSY: "文件正被其他程序占用",
-    getattr(errno, "EDQUOT", -1): "超出磁盘配额",
-}
-
-
-def os_error_text(exc: OSError) -> str:
-    """An operating-system error in Chinese, keeping the system's own words for whoever helps the user."""
-    reason = _OS_REASONS.get(exc.errno or 0)
-    original = exc.strerror or str(exc)
-    return f"{reason}（{original}）" if reason else original
-
-
 def read_source(path: Path, *, what: str = "资料文件") -> str:
     shown = display_path(path)
-    too_big = Problem(f"文件太大，不像是{what}", shown,
-                      hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB")
+
+    def too_big(size: str) -> ProfileError:
+        return ProfileError(Problem(f"文件太大{size}，不像是{what}", shown,
+                                    hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB"))
+
     try:
         if not path.exists():
             raise ProfileError(Problem(f"找不到{what}", shown, hint="请检查路径和文件名是否写对"))
@@ -145,14 +123,11 @@ def read_source(path: Path, *, what: str = "资料文件") -> str:
             raise ProfileError(Problem(f"这不是普通文件，不能作为{what}", shown, hint="请指定一个 .yaml 文本文件"))
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ProfileError(
-                Problem(f"文件太大（{size // 1024} KB），不像是{what}", shown,
-                        hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB")
-            )
+            raise too_big(f"（{size // 1024} KB）")
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)  # never more, even if the file grows meanwhile
         if len(raw) > MAX_FILE_BYTES:
-            raise ProfileError(too_big)
+            raise too_big("")
     except OSError as exc:
         raise ProfileError(Problem(f"无法读取文件：{os_error_text(exc)}", shown)) from None
     return decode_text(raw, shown)
@@ -282,7 +257,7 @@ def parse_yaml(text: str, file: str, *, what: str = "资料文件", error: type[
                defer: bool = False) -> YamlDocument:
     """Parse safely.  With ``defer``, problems found while building the data (duplicate keys, tags)
     travel in ``YamlDocument.problems`` so validation reports them together with its own."""
-    text = _XML_INVALID.sub("", text.lstrip("\ufeff"))
+    text = XML_INVALID.sub("", text.lstrip("\ufeff"))
     slips = _scan_typing_slips(text, file)
     if slips:
         raise error(slips)
@@ -343,7 +318,7 @@ class _Builder:
             if node.tag == _STR_TAG:  # most values: no constructor needed
                 # Raw control characters were dropped from the text already; only double-quoted
                 # escapes ("\v", "\0") can bring them back.
-                return _XML_INVALID.sub("", node.value) if node.style == '"' else node.value
+                return XML_INVALID.sub("", node.value) if node.style == '"' else node.value
             if node.tag == _INT_TAG and len(node.value) <= 18 and node.value.isdecimal() \
                     and (node.value[0] != "0" or len(node.value) == 1) and node.value.isascii():
                 return int(node.value)  # plain decimal (YAML 1.1 reads 012 as octal: left to the constructor)
@@ -356,7 +331,7 @@ class _Builder:
                     self._report(node, path, f"无法识别的值{describe(node.value)}", "如果这是一段文字，请用引号括起来")
                     return None
             # Escapes in double quotes ("\v", "\0") get past the raw-text filter: drop them here too.
-            return _XML_INVALID.sub("", value) if isinstance(value, str) else value
+            return XML_INVALID.sub("", value) if isinstance(value, str) else value
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ_TAG:
                 self._report(node, path, f"不支持的 YAML 标签“{node.tag}”", "去掉“!!”或“!”标签")
@@ -372,7 +347,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._report(key_node, path, "键必须是一段简单的文字", None)
                 continue
-            key = _XML_INVALID.sub("", str(key_node.value)).strip()
+            key = XML_INVALID.sub("", str(key_node.value)).strip()
             if key_node.tag == "tag:yaml.org,2002:merge" or key == "<<":
                 self._report(key_node, path, "不支持合并键“<<”", "请直接写出每个键")
                 continue
