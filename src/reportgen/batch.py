@@ -41,7 +41,9 @@ __all__ = ["SUMMARY_NAME", "BatchItem", "BatchReport", "build_many", "plan_batch
 
 SUMMARY_NAME = "汇总.xlsx"
 PROFILE_SUFFIXES = (".yaml", ".yml")
-SUMMARY_PARTS = ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml")  # what the summary's fingerprint covers
+# What the summary's fingerprint covers.  reportgen writes inline strings, no sharedStrings.xml (Excel does when
+# it saves), but the name stays: it is part of the fingerprints of summaries written so far.
+SUMMARY_PARTS = ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml")
 _FINGERPRINT_NAME = "reportgen.fingerprint"
 _FINGERPRINT_SLOT = "0" * 64
 
@@ -591,86 +593,30 @@ def _summary_created(items: Sequence[BatchItem]) -> Any:
 def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
     """汇总.xlsx as bytes: same items, same bytes (fixed dates and zip times); carries a content fingerprint.
 
-    The sheet is streamed (openpyxl's write-only mode), so thousands of rows cost little memory.
+    The package is written by ``xlsx``, SpreadsheetML as text: this is a serial step at the end of every
+    batch, and it takes milliseconds for thousands of rows.  The fingerprint over SUMMARY_PARTS goes into
+    a custom property written as a slot of zeros, filled in once those parts are made.
     """
-    _import_openpyxl()
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.packaging.custom import StringProperty
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
-
     from .word import zip_bytes, zip_entry
+    from .xlsx import Properties, Sheet, xlsx_parts
 
     headers, fact_headers = summary_columns(items)
+    rows = list(summary_rows(items, folder, fact_headers))
     widths = [display_width(header) for header in headers]
-    for row in summary_rows(items, folder, fact_headers):
+    for row in rows:
         for column, value in enumerate(row):
-            if value is not None:
-                widths[column] = max(widths[column], display_width(str(value)))
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("汇总")
-    for column, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(column)].width = min(60, max(8, width + 2))
-    ws.freeze_panes = "B2"  # the header row and the unit column stay in view
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(items) + 1}"
-    bold, centred = Font(bold=True), Alignment(horizontal="center", vertical="center")
-    header_cells = []
-    for header in headers:
-        cell = WriteOnlyCell(ws, value=header)
-        cell.font, cell.alignment = bold, centred
-        header_cells.append(cell)
-    ws.append(header_cells)
-    for row in summary_rows(items, folder, fact_headers):
-        ws.append(row)
+            if value is not None and 2 * len(text := str(value)) > widths[column]:  # else it cannot widen it
+                widths[column] = max(widths[column], len(text) if text.isascii() else display_width(text))
+    sheet = Sheet("汇总", headers, rows, widths=[min(60, max(8, width + 2)) for width in widths],
+                  freeze=(1, 1), autofilter=True)  # the header row and the unit column stay in view
     created = _summary_created(items)
-    wb.properties.creator = "reportgen"
-    wb.properties.lastModifiedBy = "reportgen"
-    wb.properties.title = "述职报告初稿汇总"
-    wb.properties.created = created
-    wb.properties.modified = created
-    wb.custom_doc_props.append(StringProperty(name=_FINGERPRINT_NAME, value=_FINGERPRINT_SLOT))
-    # ExcelWriter directly: openpyxl's save_workbook would stamp the current time as "modified".
-    collected = _PartCollector()
-    ExcelWriter(wb, collected).save()
-    parts = collected.parts
+    properties = Properties(title="述职报告初稿汇总", creator="reportgen", last_modified_by="reportgen",
+                            created=created, modified=created, custom=((_FINGERPRINT_NAME, _FINGERPRINT_SLOT),))
+    parts = xlsx_parts(sheet, properties)
     fingerprint = _summary_fingerprint(dict(parts))
     parts = [(name, data.replace(_FINGERPRINT_SLOT.encode(), fingerprint.encode()) if name == "docProps/custom.xml"
               else data) for name, data in parts]
     return zip_bytes(zip_entry(name, data) for name, data in parts)
-
-
-def _import_openpyxl() -> None:
-    """Import openpyxl without numpy: openpyxl imports numpy when it is installed (~0.1 s, ~15 MB)
-    only to accept numpy numbers in cells, which the summary never has."""
-    if "openpyxl" in sys.modules or "numpy" in sys.modules:
-        return
-    sys.modules["numpy"] = None  # type: ignore[assignment]  # makes `import numpy` fail at once
-    try:
-        import openpyxl  # noqa: F401
-    finally:
-        del sys.modules["numpy"]
-
-
-class _PartCollector:
-    """Stands in for the ZipFile openpyxl writes into: keeps the parts, so they are zipped once, our way."""
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[str, bytes]] = []
-
-    def writestr(self, name: Any, data: str | bytes, *args: Any, **kwargs: Any) -> None:
-        name = getattr(name, "filename", name)
-        self.parts.append((str(name), data.encode("utf-8") if isinstance(data, str) else bytes(data)))
-
-    def write(self, filename: Any, arcname: str | None = None, *args: Any, **kwargs: Any) -> None:
-        self.parts.append((str(arcname or filename), Path(filename).read_bytes()))
-
-    def namelist(self) -> list[str]:
-        return [name for name, _ in self.parts]
-
-    def close(self) -> None:
-        pass
 
 
 def _summary_fingerprint(parts: dict[str, bytes]) -> str:
