@@ -65,4 +65,4 @@ class Document:
 
     def han_count(self) -> int:
         """Han characters the user will hand in: placeholder labels do not count."""
-        return sum(count_han(s.text) for p in self.paragraphs for s in p.spans if s.kind != "placeholder")
+        return count_han("".join(s.text for p in self.paragraphs for s in p.spans if s.kind != "placeholder"))

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -142,14 +143,18 @@ def _check_target(target: Path, *, force: bool, protected: Iterable[Path | Resol
     if suffix is not None and target.suffix.lower() != suffix:
         raise OutputError(Problem(f"输出文件的扩展名应为 {suffix}", shown,
                                   hint=f"例如 -o {target.stem}{suffix}，或用 --format 指定格式"))
-    if target.is_dir():
+    try:
+        mode: int | None = target.stat().st_mode  # one call for all three questions (batches ask thousands)
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
         raise OutputError(Problem("输出位置是一个文件夹", shown, hint="用 -o 指定一个 .docx 文件名"))
-    if target.exists() and not target.is_file():
+    if mode is not None and not stat.S_ISREG(mode):
         raise OutputError(Problem("输出位置不是普通文件", shown, hint="用 -o 指定另一个 .docx 文件名"))
     problem = _folder_problem(target)
     if problem is not None:
         raise OutputError(problem)
-    state = existing_state(target)
+    state = "absent" if mode is None else existing_state(target)
     if state in ("edited", "foreign") and not force:
         why = "这份稿子生成后已经被修改过" if state == "edited" else "这个文件不是 reportgen 生成的"
         raise OutputError(Problem(f"{why}，为避免丢失内容，没有覆盖它", shown,

@@ -34,7 +34,6 @@ _LEAD_STYLE: Mapping[str, SpanKind] = {
     "chinese": "lead2", "paren_chinese": "lead2", "none": "lead2", "arabic": "lead3", "paren_arabic": "lead3",
 }
 _PH_RE = re.compile(r'<ph k="([^"]*)">(.*?)</ph>', re.DOTALL)
-_BREAKS_RE = re.compile(r"[ \t\u3000]*\n[ \t\u3000]*")
 
 
 class UndeclaredName(PackError):
@@ -146,17 +145,22 @@ class FactsView:
 
 class MetaView:
     def __init__(self, meta: Meta) -> None:
-        self._values = {key: Value(f"meta.{key}", label, None if meta.get(key) is None else str(meta.get(key)),
-                                   meta.get(key)) for key, label in META_FIELDS.items()}
+        self._meta = meta
+        self._values: dict[str, Value] = {}  # made on first use, as FactsView's
 
     def __getattr__(self, name: str) -> Value:
         if name.startswith("_"):
             raise AttributeError(name)
-        try:
-            return self._values[name]
-        except KeyError:
+        value = self._values.get(name)
+        if value is not None:
+            return value
+        label = META_FIELDS.get(name)
+        if label is None:
             raise UndeclaredName(Problem(f"模板用了不存在的基本信息“meta.{name}”",
-                                         hint=f"可用的有：{'、'.join(META_FIELDS)}")) from None
+                                         hint=f"可用的有：{'、'.join(META_FIELDS)}"))
+        raw = self._meta.get(name)
+        value = self._values[name] = Value(f"meta.{name}", label, None if raw is None else str(raw), raw)
+        return value
 
 
 class Ordinal:
@@ -198,7 +202,7 @@ class ProseEngine:
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
-        self.env = PackSandbox(FileLoader(self._read))
+        self.env = PackSandbox(FileLoader(self._read), data_views=(FactsView, MetaView))
         self.env.filters["chinese"] = chinese_filter
         # Compiled templates are kept on disk too: a cold `reportgen build` skips Jinja's compiler.
         from .cache import template_code_cache
@@ -334,11 +338,18 @@ def iter_templates(pack: Pack) -> Iterable[tuple[str, str | None]]:
 
 # A template writes 《{{ f.plan }}》 and the user typed the marks too: keep one pair.
 _DOUBLED_MARKS = re.compile("(《|》|“|”|「|」)\\1")
+_DOUBLED_PAIRS = ("《《", "》》", "““", "””", "「「", "」」")
+_LINE_SPACE = " \t\u3000"  # stripped where a template's lines are joined
 
 
 def markup_to_spans(text: str) -> tuple[Span, ...]:
     """Rendered (escaped) template output -> text and placeholder spans, line breaks removed."""
-    text = _DOUBLED_MARKS.sub(r"\1", _BREAKS_RE.sub("", text).strip())
+    # str methods rather than regular expressions here: three times faster on Chinese text.
+    if "\n" in text:
+        text = "".join(line.strip(_LINE_SPACE) for line in text.split("\n"))
+    text = text.strip()
+    if any(pair in text for pair in _DOUBLED_PAIRS):
+        text = _DOUBLED_MARKS.sub(r"\1", text)
     if "<" not in text and "&" not in text:  # the common case: plain text, nothing to split or unescape
         return (Span(text),) if text else ()
     spans: list[Span] = []
@@ -405,9 +416,11 @@ class _Composer:
 
     def _byline(self) -> None:
         meta: MetaView = self.base["meta"]
-        spans = markup_to_spans(str(Markup("{}{}\u3000{}").format(meta.unit, meta.position, meta.name)))
+        # Each Value's __html__ is escaped text or a placeholder's markup; an f-string joins them
+        # several times faster than Markup.format.
+        spans = markup_to_spans(f"{meta.unit.__html__()}{meta.position.__html__()}\u3000{meta.name.__html__()}")
         self._add("byline", spans, "byline")
-        self._add("byline", markup_to_spans(str(Markup("（{}）").format(meta.date))), "byline.date")
+        self._add("byline", markup_to_spans(f"（{meta.date.__html__()}）"), "byline.date")
 
     def _heading(self, section: SectionSpec) -> None:
         if not section.heading:

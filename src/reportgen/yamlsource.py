@@ -8,6 +8,7 @@ is reported as a ``Problem`` with file, line and column.
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,29 @@ MAX_SHOWN_PROBLEMS = 50  # the CLI lists at most this many problems of one file
 
 KeyPath = tuple[str | int, ...]
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader, remembering which tag a plain scalar resolves to.
+
+    Resolution tries a list of patterns per scalar; a batch's profiles repeat the same keys
+    and many of the same values, so it is remembered (bounded; only short scalars).
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and len(value) <= 40:
+            tag = _RESOLVED.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # for a plain scalar: decided by the value alone
+                if len(_RESOLVED) >= 20_000:
+                    _RESOLVED.clear()
+                _RESOLVED[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+_RESOLVED: dict[str, str] = {}
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -115,15 +138,16 @@ def read_source(path: Path, *, what: str = "资料文件") -> str:
                                     hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB"))
 
     try:
-        if not path.exists():
-            raise ProfileError(Problem(f"找不到{what}", shown, hint="请检查路径和文件名是否写对"))
-        if path.is_dir():
+        try:
+            info = path.stat()  # one call answers all the questions below (a batch reads thousands)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ProfileError(Problem(f"找不到{what}", shown, hint="请检查路径和文件名是否写对")) from None
+        if stat.S_ISDIR(info.st_mode):
             raise ProfileError(Problem(f"这是一个文件夹，不是{what}", shown, hint="请指定文件夹里的 .yaml 文件"))
-        if not path.is_file():  # a device or a pipe: reading it may never end
+        if not stat.S_ISREG(info.st_mode):  # a device or a pipe: reading it may never end
             raise ProfileError(Problem(f"这不是普通文件，不能作为{what}", shown, hint="请指定一个 .yaml 文本文件"))
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise too_big(f"（{size // 1024} KB）")
+        if info.st_size > MAX_FILE_BYTES:
+            raise too_big(f"（{info.st_size // 1024} KB）")
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)  # never more, even if the file grows meanwhile
         if len(raw) > MAX_FILE_BYTES:
@@ -176,13 +200,15 @@ def _line_key_paths(lines: list[str]) -> dict[int, KeyPath]:
     return paths
 
 
+_SLIP_HINT = re.compile(r"[\t\u3000：]|:[^\s/:]")
 _SLIP_ANYWHERE = re.compile("|".join(f"(?:{p.pattern})" for p in (_TAB_INDENT, _FULLWIDTH_COLON_KEY, _COLON_NO_SPACE)),
                             re.MULTILINE)
 
 
 def _scan_typing_slips(text: str, file: str) -> list[Problem]:
     """Find the slips a Chinese keyboard makes that YAML would misread or reject."""
-    if not _SLIP_ANYWHERE.search(text):  # one pass in C; the per-line scan only runs when needed
+    # Cheap tests in C first: a slip needs a tab, a full-width space or colon, or a colon before text.
+    if not (_SLIP_HINT.search(text) and _SLIP_ANYWHERE.search(text)):
         return []
     problems: list[Problem] = []
     lines = text.splitlines()
@@ -298,40 +324,46 @@ class _Builder:
         mark = node.start_mark
         self.problems.append(Problem(message, self.file, mark.line + 1, mark.column + 1, path_text(path) or None, hint))
 
-    def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
-        self.budget -= 1
+    def _too_big(self, node: yaml.Node, path: KeyPath) -> None:
         if self.budget < 0:
             if self.budget == -1:
                 self._report(node, path, "内容展开后过于庞大（可能是别名“*”反复引用）",
                              "资料文件不需要锚点和别名，请直接写出内容")
+        elif not any("嵌套" in p.message for p in self.problems):
+            self._report(node, path, "嵌套层次太深", f"最多嵌套 {MAX_DEPTH} 层")
+
+    def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+        """A scalar that is not plain text: a number, true/false, null or a date."""
+        if node.tag not in _SCALAR_TAGS:
+            self._report(node, path, f"不支持的 YAML 标签“{node.tag}”",
+                         "资料文件只能写普通的文字、数字和列表，不能带“!!”或“!”标签")
             return None
-        if depth > MAX_DEPTH:
-            if not any("嵌套" in p.message for p in self.problems):
-                self._report(node, path, "嵌套层次太深", f"最多嵌套 {MAX_DEPTH} 层")
+        text = node.value
+        if node.tag == _INT_TAG and len(text) <= 18 and text.isdecimal() and (text[0] != "0" or len(text) == 1) \
+                and text.isascii():
+            return int(text)  # plain decimal (YAML 1.1 reads 012 as octal: left to the constructor)
+        try:
+            value = self.loader.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError):
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return text  # looks like a date but is none (2025-02-30): let the field say so
+            self._report(node, path, f"无法识别的值{describe(text)}", "如果这是一段文字，请用引号括起来")
             return None
-        self.value_marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        # Escapes in double quotes ("\v", "\0") get past the raw-text filter: drop them here too.
+        return XML_INVALID.sub("", value) if isinstance(value, str) else value
+
+    def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0 or depth > MAX_DEPTH:
+            return self._too_big(node, path)
+        mark = node.start_mark
+        self.value_marks[path] = (mark.line + 1, mark.column + 1)  # each path is visited once
         if isinstance(node, yaml.ScalarNode):
-            if node.tag not in _SCALAR_TAGS:
-                self._report(node, path, f"不支持的 YAML 标签“{node.tag}”",
-                             "资料文件只能写普通的文字、数字和列表，不能带“!!”或“!”标签")
-                return None
             if node.tag == _STR_TAG:  # most values: no constructor needed
                 # Raw control characters were dropped from the text already; only double-quoted
                 # escapes ("\v", "\0") can bring them back.
                 return XML_INVALID.sub("", node.value) if node.style == '"' else node.value
-            if node.tag == _INT_TAG and len(node.value) <= 18 and node.value.isdecimal() \
-                    and (node.value[0] != "0" or len(node.value) == 1) and node.value.isascii():
-                return int(node.value)  # plain decimal (YAML 1.1 reads 012 as octal: left to the constructor)
-            try:
-                value = self.loader.construct_object(node)
-            except (yaml.YAMLError, ValueError, OverflowError):
-                if node.tag == "tag:yaml.org,2002:timestamp":
-                    value = node.value  # looks like a date but is none (2025-02-30): let the field say so
-                else:
-                    self._report(node, path, f"无法识别的值{describe(node.value)}", "如果这是一段文字，请用引号括起来")
-                    return None
-            # Escapes in double quotes ("\v", "\0") get past the raw-text filter: drop them here too.
-            return XML_INVALID.sub("", value) if isinstance(value, str) else value
+            return self._scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ_TAG:
                 self._report(node, path, f"不支持的 YAML 标签“{node.tag}”", "去掉“!!”或“!”标签")
@@ -347,7 +379,10 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._report(key_node, path, "键必须是一段简单的文字", None)
                 continue
-            key = XML_INVALID.sub("", str(key_node.value)).strip()
+            key = str(key_node.value)
+            if key_node.style == '"':  # raw control characters left the text before parsing; escapes did not
+                key = XML_INVALID.sub("", key)
+            key = key.strip()
             if key_node.tag == "tag:yaml.org,2002:merge" or key == "<<":
                 self._report(key_node, path, "不支持合并键“<<”", "请直接写出每个键")
                 continue
@@ -355,9 +390,10 @@ class _Builder:
                 self._report(key_node, (*path, key), f"键“{key}”重复出现（第一次在第 {first_seen[key]} 行）",
                              "删掉其中一个；否则前一个值会被悄悄覆盖")
                 continue
-            first_seen[key] = key_node.start_mark.line + 1
-            self.key_marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.build(value_node, (*path, key), depth + 1)
+            key_mark, key_path = key_node.start_mark, (*path, key)
+            first_seen[key] = key_mark.line + 1
+            self.key_marks[key_path] = (key_mark.line + 1, key_mark.column + 1)
+            result[key] = self.build(value_node, key_path, depth + 1)
         return result
 
 
