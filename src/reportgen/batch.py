@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,9 +125,10 @@ def _expand(inputs: Sequence[Path]) -> list[tuple[Path, str | None]]:
     or an input that cannot be used, with the reason."""
     entries: list[tuple[Path, str | None]] = []
     seen: set[str] = set()
+    cwd = os.getcwd()
 
     def add(path: Path) -> None:
-        key = os.path.normcase(os.path.abspath(path))  # the same file named twice is built once
+        key = os.path.normcase(os.path.normpath(os.path.join(cwd, path)))  # the same file named twice is built once
         if key not in seen:
             seen.add(key)
             entries.append((path, None))
@@ -135,9 +136,10 @@ def _expand(inputs: Sequence[Path]) -> list[tuple[Path, str | None]]:
     for given in inputs:
         if given.is_dir():
             try:
-                found = sorted((p for p in given.iterdir()
-                                if p.suffix.lower() in PROFILE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
-                               key=lambda p: p.name)
+                with os.scandir(given) as listing:  # file types come with the listing: no stat per file
+                    found = sorted((given / entry.name for entry in listing
+                                    if entry.name.lower().endswith(PROFILE_SUFFIXES) and not entry.name.startswith(".")
+                                    and entry.is_file()), key=lambda p: p.name)
             except OSError as exc:
                 entries.append((given, f"无法读取文件夹：{os_error_text(exc)}"))
                 continue
@@ -176,30 +178,27 @@ def _output_dir(output: Path | None, inputs: Sequence[Path], profiles: Sequence[
         return profiles[0].parent if profiles else Path.cwd()
 
 
-def _targets(profiles: Sequence[Path], output: Path | None, fmt: str) -> list[Path]:
+def _targets(profiles: Sequence[Path], output: Path | None, fmt: str) -> list[str]:
     """One output path per profile; equal names (e.g. same stem in two folders) never share a file."""
-    def folder(path: Path) -> Path:
-        return output if output is not None else path.parent
+    def key(folder: str, name: str) -> str:
+        return os.path.normcase(os.path.join(folder, name)).casefold()  # Windows and macOS ignore case
 
-    def key(path: Path) -> str:
-        return os.path.normcase(str(path)).casefold()  # Windows and macOS ignore case
-
-    plain = [folder(p) / f"{p.stem}.{fmt}" for p in profiles]
-    counts = Counter(key(t) for t in plain)
+    # Plain strings, not Path objects: this runs for every profile of a batch before any work starts.
+    folders = [str(output if output is not None else path.parent) for path in profiles]
+    counts = Counter(key(folder, f"{path.stem}.{fmt}") for path, folder in zip(profiles, folders, strict=True))
     used: set[str] = set()
-    result: list[Path] = []
-    for path, target in zip(profiles, plain, strict=True):
+    result: list[str] = []
+    for path, folder in zip(profiles, folders, strict=True):
         base = path.stem
-        if counts[key(target)] > 1:
+        if counts[key(folder, f"{base}.{fmt}")] > 1:
             parent = path.resolve().parent.name
             base = f"{parent}-{path.stem}" if parent else path.stem
         name, n = base, 1
-        while key(folder(path) / f"{name}.{fmt}") in used:
+        while key(folder, f"{name}.{fmt}") in used:
             n += 1
             name = f"{base}-{n}"
-        target = folder(path) / f"{name}.{fmt}"
-        used.add(key(target))
-        result.append(target)
+        used.add(key(folder, f"{name}.{fmt}"))
+        result.append(f"{name}.{fmt}" if folder == "." else os.path.join(folder, f"{name}.{fmt}"))  # as Path shows it
     return result
 
 
@@ -217,7 +216,7 @@ def plan_batch(inputs: Sequence[Path], output: Path | None, fmt: str = "docx") -
     tasks: list[BatchTask] = []
     for index, (path, problem) in enumerate(entries):
         if problem is None:
-            tasks.append(BatchTask(index, str(path), str(next(targets))))
+            tasks.append(BatchTask(index, str(path), next(targets)))
         else:
             items.append(BatchItem(index, str(path), error=f"{display_path(path)}：{problem}", brief=problem))
     return BatchPlan(tuple(tasks), tuple(items), out_dir)
@@ -559,7 +558,8 @@ def summary_columns(items: Sequence[BatchItem]) -> tuple[list[str], list[str]]:
 
 def summary_rows(items: Sequence[BatchItem], folder: Path, fact_headers: Sequence[str]) -> Iterator[list[object]]:
     """The rows of 汇总.xlsx, one per profile, made as they are written."""
-    base = os.path.abspath(folder)
+    cwd = os.getcwd()
+    base = os.path.normpath(os.path.join(cwd, folder))
     for item in items:
         facts = dict(item.facts)
         yield [
@@ -567,16 +567,20 @@ def summary_rows(items: Sequence[BatchItem], folder: Path, fact_headers: Sequenc
             *(facts.get(h) for h in fact_headers),
             item.missing if item.ok else None,
             item.han_count if item.ok else None,
-            _relative(item.output_file, base) if item.output_file else None,
-            _relative(item.profile_file, base),
+            _relative(item.output_file, base, cwd) if item.output_file else None,
+            _relative(item.profile_file, base, cwd),
             "已生成" if item.ok else "未生成",
             item.brief,
         ]
 
 
-def _relative(path: str, base: str) -> str:
+def _relative(path: str, base: str, cwd: str) -> str:
+    """``path`` relative to the absolute folder ``base``; ``cwd`` is the working directory, looked up once."""
+    absolute = os.path.normpath(os.path.join(cwd, path))
+    if absolute.startswith(base + os.sep):
+        return absolute[len(base) + 1 :]  # the usual case, drafts inside the folder: no relpath needed
     try:
-        return os.path.relpath(os.path.abspath(path), base)
+        return os.path.relpath(absolute, base)
     except ValueError:  # another drive (Windows)
         return path
 
@@ -597,8 +601,8 @@ def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
     batch, and it takes milliseconds for thousands of rows.  The fingerprint over SUMMARY_PARTS goes into
     a custom property written as a slot of zeros, filled in once those parts are made.
     """
-    from .word import zip_bytes, zip_entry
-    from .xlsx import Properties, Sheet, xlsx_parts
+    from .word import EntryBuilder, zip_bytes, zip_entry
+    from .xlsx import Properties, Sheet, xlsx_pieces
 
     headers, fact_headers = summary_columns(items)
     rows = list(summary_rows(items, folder, fact_headers))
@@ -612,20 +616,33 @@ def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
     created = _summary_created(items)
     properties = Properties(title="述职报告初稿汇总", creator="reportgen", last_modified_by="reportgen",
                             created=created, modified=created, custom=((_FINGERPRINT_NAME, _FINGERPRINT_SLOT),))
-    parts = xlsx_parts(sheet, properties)
-    fingerprint = _summary_fingerprint(dict(parts))
-    parts = [(name, data.replace(_FINGERPRINT_SLOT.encode(), fingerprint.encode()) if name == "docProps/custom.xml"
-              else data) for name, data in parts]
-    return zip_bytes(zip_entry(name, data) for name, data in parts)
+    pieces = dict(xlsx_pieces(sheet, properties))
+    # The fingerprinted parts are compressed while the fingerprint reads them: the sheet is made row by
+    # row and never held whole (thousands of rows must not raise a batch's peak memory).
+    builders = {name: EntryBuilder(name) for name in SUMMARY_PARTS if name in pieces}
+    fingerprint = _summary_fingerprint({name: builder.passing(pieces[name]) for name, builder in builders.items()})
+    entries = []
+    for name, content in pieces.items():
+        if name in builders:
+            entries.append(builders[name].entry())
+            continue
+        data = b"".join(content)
+        if name == "docProps/custom.xml":
+            data = data.replace(_FINGERPRINT_SLOT.encode(), fingerprint.encode())
+        entries.append(zip_entry(name, data))
+    return zip_bytes(entries)
 
 
-def _summary_fingerprint(parts: dict[str, bytes]) -> str:
+def _summary_fingerprint(parts: Mapping[str, Iterable[bytes]]) -> str:
+    """SHA-256 over SUMMARY_PARTS in order, each as its name, NUL, its content, NUL (a missing part: empty)."""
     import hashlib
 
     digest = hashlib.sha256()
     for name in SUMMARY_PARTS:
-        for piece in (name.encode(), b"\0", parts.get(name, b""), b"\0"):  # no concatenated copy of the sheet
+        digest.update(name.encode() + b"\0")
+        for piece in parts.get(name, ()):
             digest.update(piece)
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
@@ -647,7 +664,7 @@ def summary_state(path: Path) -> str:
     match = re.search(rf'name="{re.escape(_FINGERPRINT_NAME)}"[^>]*>\s*<vt:lpwstr[^>]*>([0-9a-f]{{64}})</vt:lpwstr>', custom)
     if not match:
         return "foreign"
-    return "untouched" if match.group(1) == _summary_fingerprint(parts) else "edited"
+    return "untouched" if match.group(1) == _summary_fingerprint({n: (data,) for n, data in parts.items()}) else "edited"
 
 
 def write_summary(items: Sequence[BatchItem], path: Path, *, force: bool = False) -> Path | None:

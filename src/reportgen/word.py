@@ -16,7 +16,7 @@ import struct
 import xml.parsers.expat
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from .errors import PackError, Problem, UnsafePackError, display_path
 from .model import XML_INVALID, Document, Paragraph, Span
 from .sandbox import PackSandbox, compile_cached, render_limited
 
-__all__ = ["DraftInfo", "WordTemplate", "ZipEntry", "check_docx_safety", "read_draft_info", "template_style_ids",
+__all__ = ["DraftInfo", "EntryBuilder", "WordTemplate", "ZipEntry", "check_docx_safety", "read_draft_info", "template_style_ids",
            "zip_bytes", "zip_entry"]
 
 MAX_ENTRIES = 500
@@ -73,12 +73,37 @@ class ZipEntry:
 
 
 def zip_entry(name: str, data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> ZipEntry:
-    try:
-        encoded, flags = name.encode("ascii"), 0
-    except UnicodeEncodeError:
-        encoded, flags = name.encode("utf-8"), 0x800
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return ZipEntry(encoded, flags, zlib.crc32(data), len(data), compressor.compress(data) + compressor.flush())
+    builder = EntryBuilder(name, level)
+    builder.add(data)
+    return builder.entry()
+
+
+class EntryBuilder:
+    """A zip member compressed as its content arrives in pieces, so a large part is never whole in memory."""
+
+    def __init__(self, name: str, level: int = zlib.Z_DEFAULT_COMPRESSION) -> None:
+        try:
+            self.name, self.flags = name.encode("ascii"), 0
+        except UnicodeEncodeError:
+            self.name, self.flags = name.encode("utf-8"), 0x800
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        self.crc = self.size = 0
+        self.out: list[bytes] = []
+
+    def add(self, piece: bytes) -> None:
+        self.crc = zlib.crc32(piece, self.crc)
+        self.size += len(piece)
+        self.out.append(self.compressor.compress(piece))
+
+    def passing(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        """``pieces`` unchanged, each added on its way through (for a reader that needs them too)."""
+        for piece in pieces:
+            self.add(piece)
+            yield piece
+
+    def entry(self) -> ZipEntry:
+        self.out.append(self.compressor.flush())
+        return ZipEntry(self.name, self.flags, self.crc, self.size, b"".join(self.out))
 
 
 def zip_bytes(entries: Iterable[ZipEntry]) -> bytes:

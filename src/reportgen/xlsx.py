@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .model import XML_INVALID
 from .word import xml_escape, xml_text
 
-__all__ = ["MAX_CELL_CHARS", "Properties", "Sheet", "column_letter", "xlsx_parts"]
+__all__ = ["MAX_CELL_CHARS", "Properties", "Sheet", "column_letter", "xlsx_parts", "xlsx_pieces"]
 
 MAX_CELL_CHARS = 32767  # Excel's limit, in UTF-16 code units
 MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384
@@ -68,6 +68,12 @@ class Properties:
 
 def xlsx_parts(sheet: Sheet, properties: Properties) -> list[tuple[str, bytes]]:
     """The package's parts as (part name, bytes), [Content_Types].xml first."""
+    return [(name, b"".join(pieces)) for name, pieces in xlsx_pieces(sheet, properties)]
+
+
+def xlsx_pieces(sheet: Sheet, properties: Properties) -> list[tuple[str, Iterable[bytes]]]:
+    """The parts as ``xlsx_parts`` gives them, but each in pieces: the sheet comes row by row, made as
+    it is read, so that a caller compressing it never holds the whole sheet in memory."""
     columns = max([len(sheet.header), *map(len, sheet.rows)])
     last_row = 1 + len(sheet.rows)
     if columns > MAX_COLUMNS or last_row > MAX_ROWS:
@@ -76,14 +82,14 @@ def xlsx_parts(sheet: Sheet, properties: Properties) -> list[tuple[str, bytes]]:
     used = f"A1:{last}{last_row}" if columns else "A1"
     filtered = sheet.autofilter and columns > 0
     return [
-        ("[Content_Types].xml", _content_types()),
-        ("_rels/.rels", _package_rels()),
-        ("docProps/app.xml", _app_xml(properties)),
-        ("docProps/core.xml", _core_xml(properties)),
-        ("docProps/custom.xml", _custom_xml(properties)),
-        ("xl/workbook.xml", _workbook_xml(sheet.name, f"$A$1:${last}${last_row}" if filtered else None)),
-        ("xl/_rels/workbook.xml.rels", _workbook_rels()),
-        ("xl/styles.xml", _STYLES),
+        ("[Content_Types].xml", (_content_types(),)),
+        ("_rels/.rels", (_package_rels(),)),
+        ("docProps/app.xml", (_app_xml(properties),)),
+        ("docProps/core.xml", (_core_xml(properties),)),
+        ("docProps/custom.xml", (_custom_xml(properties),)),
+        ("xl/workbook.xml", (_workbook_xml(sheet.name, f"$A$1:${last}${last_row}" if filtered else None),)),
+        ("xl/_rels/workbook.xml.rels", (_workbook_rels(),)),
+        ("xl/styles.xml", (_STYLES,)),
         ("xl/worksheets/sheet1.xml", _sheet_xml(sheet, columns, used, filtered)),
     ]
 
@@ -100,25 +106,28 @@ def column_letter(number: int) -> str:
 # ---------------------------------------------------------------- the sheet
 
 
-def _sheet_xml(sheet: Sheet, columns: int, used: str, filtered: bool) -> bytes:
+def _sheet_xml(sheet: Sheet, columns: int, used: str, filtered: bool) -> Iterator[bytes]:
     letters = [column_letter(n) for n in range(1, columns + 1)]
-    out = [_DECLARATION, f'<worksheet xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}">',
-           f'<dimension ref="{used}"/>', _sheet_views(*sheet.freeze), '<sheetFormatPr defaultRowHeight="13.5"/>']
+    head = [_DECLARATION, f'<worksheet xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}">',
+            f'<dimension ref="{used}"/>', _sheet_views(*sheet.freeze), '<sheetFormatPr defaultRowHeight="13.5"/>']
     if sheet.widths:
-        out.append("<cols>")
-        out += (f'<col min="{n}" max="{n}" width="{width:g}" customWidth="1"/>'
-                for n, width in enumerate(sheet.widths, start=1))
-        out.append("</cols>")
-    out.append("<sheetData>")
-    strings: dict[str, str] = {}  # each distinct string escaped once: a summary repeats many
+        head.append("<cols>")
+        head += (f'<col min="{n}" max="{n}" width="{width:g}" customWidth="1"/>'
+                 for n, width in enumerate(sheet.widths, start=1))
+        head.append("</cols>")
+    head.append("<sheetData>")
+    yield "".join(head).encode("utf-8")
+    strings: dict[str, str] = {}  # short strings escaped once: a summary repeats many ("已生成", positions)
     style = ' s="1"'  # the header row: bold, centred
     for r, row in enumerate((sheet.header, *sheet.rows), start=1):
-        out.append(f'<row r="{r}">')
+        out = [f'<row r="{r}">']
         for letter, value in zip(letters, row, strict=False):  # the common cases inline: this runs for every cell
             if value.__class__ is str:
                 cell = strings.get(value)
                 if cell is None:
-                    cell = strings[value] = _inline_string(value)
+                    cell = _inline_string(value)
+                    if len(value) <= 16 and len(strings) < 1000:
+                        strings[value] = cell
             elif value.__class__ is int:
                 cell = f"><v>{value}</v>"
             elif value is None:
@@ -127,12 +136,13 @@ def _sheet_xml(sheet: Sheet, columns: int, used: str, filtered: bool) -> bytes:
                 cell = _cell(value)
             out.append(f'<c r="{letter}{r}"{style}{cell}</c>')
         out.append("</row>")
+        yield "".join(out).encode("utf-8")
         style = ""
-    out.append("</sheetData>")
+    tail = ["</sheetData>"]
     if filtered:
-        out.append(f'<autoFilter ref="{used}"/>')
-    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
-    return "".join(out).encode("utf-8")
+        tail.append(f'<autoFilter ref="{used}"/>')
+    tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+    yield "".join(tail).encode("utf-8")
 
 
 def _cell(value: object) -> str:

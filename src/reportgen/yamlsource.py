@@ -35,15 +35,17 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
     """The safe loader, remembering which tag a plain scalar resolves to.
 
     Resolution tries a list of patterns per scalar; a batch's profiles repeat the same keys
-    and many of the same values, so it is remembered (bounded; only short scalars).
+    and numbers, so their tags are remembered (only short ASCII scalars, and a bounded number
+    of them: a long batch's memory stays flat).  Chinese text needs no remembering: no pattern
+    starts with a Chinese character, so it resolves at once.
     """
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0] and len(value) <= 40:
+        if kind is yaml.ScalarNode and implicit[0] and len(value) <= 40 and value.isascii():
             tag = _RESOLVED.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)  # for a plain scalar: decided by the value alone
-                if len(_RESOLVED) >= 20_000:
+                if len(_RESOLVED) >= 2_000:
                     _RESOLVED.clear()
                 _RESOLVED[value] = tag
             return tag
