@@ -122,6 +122,11 @@ class Pack:
         """Facts by key (computed once per pack)."""
         return {spec.key: spec for spec in self.facts}
 
+    @functools.cached_property
+    def fact_labels(self) -> dict[str, str]:
+        """Labels by key, for hints that name a fact by its Chinese label."""
+        return {spec.key: spec.label for spec in self.facts}
+
     def path(self, relative: str) -> Path:
         return resolve_inside(self.root, relative)
 

@@ -142,14 +142,16 @@ def _clean_text(value: str) -> str:
     return _SPACE_BETWEEN_WIDE.sub("", value).strip()
 
 
+_TOP_AND_META_LABELS = {**TOP_LABELS, **META_FIELDS}  # a misplaced meta key at the top is named by its label
+
+
 class _ProfileReader(FieldReader):
     def __init__(self, doc: YamlDocument, pack: Pack) -> None:
         super().__init__(doc)
         self.pack = pack
 
     def read(self, digest: str) -> Profile:
-        labels = dict(TOP_LABELS) | {k: v for k, v in META_FIELDS.items()}
-        self.known_keys((), TOP_LEVEL, labels=labels)
+        self.known_keys((), TOP_LEVEL, labels=_TOP_AND_META_LABELS)
         pack_request = self.typed(("pack",), str)
         meta = self._meta()
         facts = self._facts()
@@ -172,7 +174,7 @@ class _ProfileReader(FieldReader):
             return Meta()
         if self.typed(("meta",), dict) is None:
             return Meta()
-        self.known_keys(("meta",), list(META_FIELDS), labels=META_FIELDS)
+        self.known_keys(("meta",), META_FIELDS, labels=META_FIELDS)
         values: dict[str, Any] = {}
         for key in META_FIELDS:
             path = ("meta", key)
@@ -231,8 +233,8 @@ class _ProfileReader(FieldReader):
     def _facts(self) -> dict[str, FactValue]:
         if self.value(("facts",)) is None or self.typed(("facts",), dict) is None:
             return {}
-        specs = {spec.key: spec for spec in self.pack.facts}
-        self.known_keys(("facts",), list(specs), labels={s.key: s.label for s in self.pack.facts})
+        specs = self.pack.fact_specs
+        self.known_keys(("facts",), specs, labels=self.pack.fact_labels)
         values: dict[str, FactValue] = {}
         for key, raw in self.value(("facts",)).items():
             spec = specs.get(key)

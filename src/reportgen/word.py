@@ -25,7 +25,7 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from .errors import PackError, Problem, UnsafePackError, display_path
-from .model import XML_INVALID, Document, Paragraph, Span
+from .model import XML_INVALID, Document
 from .sandbox import PackSandbox, compile_cached, render_limited
 
 __all__ = ["DraftInfo", "EntryBuilder", "WordTemplate", "ZipEntry", "check_docx_safety", "read_draft_info", "template_style_ids",
@@ -44,6 +44,11 @@ _CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xm
 def xml_escape(text: str) -> str:
     """``&``, ``<``, ``>`` as entities (xml.sax.saxutils.escape, whose import pulls in urllib and http)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attribute(text: str) -> str:
+    """Text for a double-quoted XML attribute value."""
+    return xml_text(text).replace('"', "&quot;")
 
 
 def xml_text(text: str) -> str:
@@ -73,7 +78,7 @@ class ZipEntry:
 
 
 def zip_entry(name: str, data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> ZipEntry:
-    builder = EntryBuilder(name, level)
+    builder = EntryBuilder(name, level, size=len(data))
     builder.add(data)
     return builder.entry()
 
@@ -81,12 +86,15 @@ def zip_entry(name: str, data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -
 class EntryBuilder:
     """A zip member compressed as its content arrives in pieces, so a large part is never whole in memory."""
 
-    def __init__(self, name: str, level: int = zlib.Z_DEFAULT_COMPRESSION) -> None:
+    def __init__(self, name: str, level: int = zlib.Z_DEFAULT_COMPRESSION, *, size: int | None = None) -> None:
         try:
             self.name, self.flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             self.name, self.flags = name.encode("utf-8"), 0x800
-        self.compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        # With the size known, the smallest window that still reaches back over all of it (zlib keeps
+        # 262 bytes of lookahead): the same compression, with less memory to set up per draft part.
+        window = 15 if size is None else max(10, min(15, (size + 262).bit_length()))
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, -window)
         self.crc = self.size = 0
         self.out: list[bytes] = []
 
@@ -231,6 +239,16 @@ class WordTemplate:
         self.path = path
         self.shown = shown or display_path(path)
         self.styles = dict(styles)
+        # The opening tags of a paragraph per role and of a run per span kind, made once.
+        self._paragraph_start = {role: f'<w:p><w:pPr><w:pStyle w:val="{_attribute(style)}"/></w:pPr>'
+                                 for role, style in self.styles.items()}
+        text_start = '<w:t xml:space="preserve">'
+        self._run_start = {"text": f"<w:r>{text_start}"}
+        for kind in ("placeholder", "lead2", "lead3"):
+            if kind in self.styles:
+                highlight = '<w:highlight w:val="yellow"/>' if kind == "placeholder" else ""
+                self._run_start[kind] = (f'<w:r><w:rPr><w:rStyle w:val="{_attribute(self.styles[kind])}"/>{highlight}'
+                                         f"</w:rPr>{text_start}")
         if path.suffix.lower() in (".docm", ".dotm"):
             raise UnsafePackError(Problem("Word 模板是启用宏的文档", self.shown, hint="请另存为普通的 .docx"))
         try:
@@ -285,22 +303,20 @@ class WordTemplate:
     # -- rendering
 
     def body_xml(self, document: Document) -> str:
-        return "".join(self._paragraph_xml(p) for p in document.paragraphs)
+        """The paragraphs as WordprocessingML: a paragraph style per role, a character style per span kind."""
+        paragraph_start, run_start = self._paragraph_start, self._run_start
+        out: list[str] = []
+        for paragraph in document.paragraphs:
+            out.append(paragraph_start.get(paragraph.role) or paragraph_start["body"])
+            for span in paragraph.spans:
+                text = span.text
+                if "&" in text or "<" in text or ">" in text:
+                    text = xml_escape(text)
+                out += (run_start.get(span.kind) or run_start["text"], text, "</w:t></w:r>")
+            out.append("</w:p>")
+        # Characters XML forbids, dropped in one pass over the whole body (no markup contains them).
+        return XML_INVALID.sub("", "".join(out))
 
-    def _paragraph_xml(self, paragraph: Paragraph) -> str:
-        style = self.styles.get(paragraph.role, self.styles["body"])
-        runs = "".join(self._run_xml(span) for span in paragraph.spans)
-        return f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{runs}</w:p>'
-
-    def _run_xml(self, span: Span) -> str:
-        text = xml_text(span.text)
-        if span.kind == "placeholder":
-            props = f'<w:rPr><w:rStyle w:val="{self.styles["placeholder"]}"/><w:highlight w:val="yellow"/></w:rPr>'
-        elif span.kind in ("lead2", "lead3"):
-            props = f'<w:rPr><w:rStyle w:val="{self.styles[span.kind]}"/></w:rPr>'
-        else:
-            props = ""
-        return f'<w:r>{props}<w:t xml:space="preserve">{text}</w:t></w:r>'
 
     def render(self, document: Document, meta: Mapping[str, Any], properties: Mapping[str, str],
                created: str) -> tuple[bytes, str]:

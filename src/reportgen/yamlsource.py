@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -438,8 +438,7 @@ class FieldReader:
             return value.strip()
         return value
 
-    def known_keys(self, path: KeyPath, allowed: Mapping[str, str] | list[str] | tuple[str, ...],
-                   *, labels: Mapping[str, str] | None = None) -> None:
+    def known_keys(self, path: KeyPath, allowed: Collection[str], *, labels: Mapping[str, str] | None = None) -> None:
         """Report keys under ``path`` that are not allowed, suggesting the nearest valid one."""
         table = self.value(path) if path else self.doc.data
         if not isinstance(table, dict):
