@@ -88,16 +88,28 @@ def resolve_protected(paths: Iterable[Path]) -> tuple[ResolvedPath, ...]:
     return tuple(result)
 
 
-def _protected_problem(target: Path, protected: Iterable[Path | ResolvedPath]) -> Problem | None:
-    resolved = target.resolve()
-    shown = display_path(target)
+def _protected_problem(target: Path, protected: Iterable[Path | ResolvedPath], *, exists: bool = True) -> Problem | None:
+    """Why ``target`` may not be written, if it is a protected file or inside a protected folder.
+
+    ``exists=False`` (the target is known to be absent) skips resolving protected files: an
+    absent target cannot be one of them.  Paths are compared as text (a batch checks thousands).
+    """
+    resolved = os.path.normcase(os.fspath(target.resolve()))
     for path in protected:
         try:
-            base, is_dir = path if isinstance(path, ResolvedPath) else (path.resolve(), path.is_dir())
-            if base == resolved and not is_dir:
-                return Problem("输出位置就是资料文件本身，不能覆盖", shown, hint="用 -o 指定另一个 .docx 文件名")
-            if is_dir and resolved.is_relative_to(base):
-                return Problem("输出位置在模板包文件夹里，不能覆盖模板包的文件", shown,
+            if isinstance(path, ResolvedPath):
+                base, is_dir = path
+            else:
+                is_dir = path.is_dir()
+                if not is_dir and not exists:
+                    continue
+                base = path.resolve()
+            base_text = os.path.normcase(os.fspath(base))
+            if not is_dir and base_text == resolved:
+                return Problem("输出位置就是资料文件本身，不能覆盖", display_path(target),
+                               hint="用 -o 指定另一个 .docx 文件名")
+            if is_dir and (resolved == base_text or resolved.startswith(base_text.rstrip(os.sep) + os.sep)):
+                return Problem("输出位置在模板包文件夹里，不能覆盖模板包的文件", display_path(target),
                                hint="用 -o 把稿子写到模板包以外的文件夹")
         except (OSError, ValueError):
             continue
@@ -135,7 +147,11 @@ def check_target(target: Path, *, force: bool, protected: Iterable[Path | Resolv
 
 def _check_target(target: Path, *, force: bool, protected: Iterable[Path | ResolvedPath], suffix: str | None) -> str:
     shown = display_path(target)
-    problem = _protected_problem(target, protected)
+    try:
+        mode: int | None = target.stat().st_mode  # one call for several questions (batches ask thousands)
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    problem = _protected_problem(target, protected, exists=mode is not None)
     if problem is not None:
         raise OutputError(problem)
     if target.suffix.lower() not in DRAFT_SUFFIXES:
@@ -143,10 +159,6 @@ def _check_target(target: Path, *, force: bool, protected: Iterable[Path | Resol
     if suffix is not None and target.suffix.lower() != suffix:
         raise OutputError(Problem(f"输出文件的扩展名应为 {suffix}", shown,
                                   hint=f"例如 -o {target.stem}{suffix}，或用 --format 指定格式"))
-    try:
-        mode: int | None = target.stat().st_mode  # one call for all three questions (batches ask thousands)
-    except (FileNotFoundError, NotADirectoryError):
-        mode = None
     if mode is not None and stat.S_ISDIR(mode):
         raise OutputError(Problem("输出位置是一个文件夹", shown, hint="用 -o 指定一个 .docx 文件名"))
     if mode is not None and not stat.S_ISREG(mode):
