@@ -422,3 +422,36 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
                 problems = docx_problems(path.read_bytes())
                 assert not problems, f"{path.name} is not well-formed:\n" + "\n".join(problems)
     return result
+
+
+def calc_csv(xlsx: Path, outdir: Path) -> str:
+    """The first sheet of ``xlsx`` as LibreOffice Calc reads it (CSV text); skips without Calc, except in CI."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice is missing in CI: .ci/run must install it")
+        pytest.skip("LibreOffice is not installed")
+
+    def convert(source: Path) -> Path | None:
+        subprocess.run([soffice, f"-env:UserInstallation={(outdir / 'lo-profile').as_uri()}", "--headless",
+                        "--norestore", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+                        "--outdir", str(outdir), str(source)], capture_output=True, timeout=180, check=False)
+        csv = outdir / f"{source.stem}.csv"
+        return csv if csv.is_file() else None
+
+    csv = convert(xlsx)
+    if csv is None:  # Calc itself may be missing (only Writer installed): tell that apart from a bad file
+        from openpyxl import Workbook
+
+        plain = Workbook()
+        plain.active["A1"] = "x"
+        plain.save(outdir / "plain.xlsx")
+        if convert(outdir / "plain.xlsx") is None:
+            if os.environ.get("CI"):
+                pytest.fail("LibreOffice Calc is missing in CI: .ci/run must install libreoffice-calc-nogui")
+            pytest.skip("LibreOffice Calc is not installed (libreoffice-calc-nogui)")
+        pytest.fail(f"LibreOffice Calc could not open {xlsx.name}")
+    return csv.read_text(encoding="utf-8")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import docx_text, make_mini_pack, mini_profile, write_yaml
+from conftest import calc_csv, docx_text, make_mini_pack, mini_profile, write_yaml
 from reportgen.batch import SUMMARY_NAME, build_many, summary_state
 from reportgen.cli import cli
 
@@ -276,36 +275,12 @@ def test_summary_has_one_row_per_unit_with_the_pack_summary_facts(tmp_path: Path
     assert summary_state(path) == "untouched"
 
 
-def _to_csv(soffice: str, xlsx: Path, outdir: Path) -> Path | None:
-    subprocess.run([soffice, f"-env:UserInstallation={(outdir / 'lo-profile').as_uri()}", "--headless", "--norestore",
-                    "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(outdir), str(xlsx)],
-                   capture_output=True, timeout=180, check=False)
-    csv = outdir / f"{xlsx.stem}.csv"
-    return csv if csv.is_file() else None
-
-
 @pytest.mark.libreoffice
 def test_libreoffice_reads_the_summary(tmp_path: Path, pack_dir: Path) -> None:
-    from openpyxl import Workbook
-
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice is missing in CI: .ci/run must install it")
-        pytest.skip("LibreOffice is not installed")
     make_profiles(tmp_path / "p", pack_dir, 2)
     build_many([tmp_path / "p"], tmp_path / "out", jobs=1)
-    csv = _to_csv(soffice, tmp_path / "out" / SUMMARY_NAME, tmp_path / "csv")
-    if csv is None:
-        plain = Workbook()
-        plain.active["A1"] = "x"
-        plain.save(tmp_path / "plain.xlsx")
-        if _to_csv(soffice, tmp_path / "plain.xlsx", tmp_path / "csv") is None:
-            if os.environ.get("CI"):
-                pytest.fail("LibreOffice Calc is missing in CI: .ci/run must install libreoffice-calc-nogui")
-            pytest.skip("LibreOffice Calc is not installed (libreoffice-calc-nogui)")
-        pytest.fail("LibreOffice could not open 汇总.xlsx")
-    text = csv.read_text(encoding="utf-8")
+    (tmp_path / "csv").mkdir()
+    text = calc_csv(tmp_path / "out" / SUMMARY_NAME, tmp_path / "csv")
     assert text.splitlines()[0].startswith("单位,姓名,职务,年度,集中学习次数（次）,按期换届率（%）,待补充数")
     assert f"{UNITS[1]},李1,党委书记,2025,11,90,0," in text
 

@@ -7,15 +7,13 @@ openpyxl (and, where installed, LibreOffice Calc) for what the sheet shows, xml.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import calc_csv
 from reportgen.word import zip_bytes, zip_entry
 from reportgen.xlsx import MAX_CELL_CHARS, Properties, Sheet, column_letter, xlsx_parts
 
@@ -169,34 +167,11 @@ def test_every_part_is_well_formed_xml_in_the_schema_order() -> None:
         "numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles"]
 
 
-def _to_csv(soffice: str, xlsx: Path, outdir: Path) -> Path | None:
-    subprocess.run([soffice, f"-env:UserInstallation={(outdir / 'lo-profile').as_uri()}", "--headless", "--norestore",
-                    "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(outdir), str(xlsx)],
-                   capture_output=True, timeout=180, check=False)
-    csv = outdir / f"{xlsx.stem}.csv"
-    return csv if csv.is_file() else None
-
-
 @pytest.mark.libreoffice
 def test_libreoffice_calc_reads_awkward_strings(tmp_path: Path) -> None:
-    from openpyxl import Workbook
-
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice is missing in CI: .ci/run must install it")
-        pytest.skip("LibreOffice is not installed")
     rows = [["A&B <c> \"d\" 'e'", 12], ["  前后有空格  ", 95.5], ["响铃\x07字符", None]]
     (tmp_path / "t.xlsx").write_bytes(package(Sheet("汇总", ["文字", "数"], rows)))
-    csv = _to_csv(soffice, tmp_path / "t.xlsx", tmp_path / "csv")
-    if csv is None:
-        plain = Workbook()
-        plain.active["A1"] = "x"
-        plain.save(tmp_path / "plain.xlsx")
-        if _to_csv(soffice, tmp_path / "plain.xlsx", tmp_path / "csv") is None:
-            if os.environ.get("CI"):
-                pytest.fail("LibreOffice Calc is missing in CI: .ci/run must install libreoffice-calc-nogui")
-            pytest.skip("LibreOffice Calc is not installed (libreoffice-calc-nogui)")
-        pytest.fail("LibreOffice Calc could not open the sheet")
-    assert csv.read_text(encoding="utf-8").splitlines() == [
+    (tmp_path / "csv").mkdir()
+    csv_text = calc_csv(tmp_path / "t.xlsx", tmp_path / "csv")
+    assert csv_text.splitlines() == [
         "文字,数", "\"A&B <c> \"\"d\"\" 'e'\",12", "  前后有空格  ,95.5", "响铃字符,"]
