@@ -272,6 +272,8 @@ def test_summary_has_one_row_per_unit_with_the_pack_summary_facts(tmp_path: Path
     assert sheet.freeze_panes == "B2"
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.column_dimensions["A"].width >= 2 * len(UNITS[0])
+    # A fact column of two-digit numbers: its long header (18 columns wide) wraps at 16 instead of widening it.
+    assert sheet.column_dimensions["E"].width == 16 + 2 and sheet["E1"].alignment.wrap_text
     assert summary_state(path) == "untouched"
 
 

@@ -63,7 +63,7 @@ def test_the_sheet_looks_as_set(tmp_path: Path) -> None:
     assert ws.title == "汇总"
     assert ws.freeze_panes == "B2"
     assert ws.auto_filter.ref == "A1:D4"
-    assert all(cell.font.b and cell.alignment.horizontal == "center" for cell in ws[1])
+    assert all(cell.font.b and cell.alignment.horizontal == "center" and cell.alignment.wrap_text for cell in ws[1])
     assert not ws["A2"].font.b and ws["A2"].alignment.horizontal is None
     assert ws["A1"].font.name == ws["A2"].font.name == "宋体" and ws["A2"].font.sz == 11
     assert [ws.column_dimensions[c].width for c in "ABCD"] == [30, 8, 10.5, 12]
@@ -133,9 +133,23 @@ def test_sheet_names_are_checked_and_quoted(tmp_path: Path) -> None:
     sheet = Sheet(name, ["a", "b", "c"], [[1, 2, 3], [4, 5, 6]])
     assert load(tmp_path, sheet).active.title == name
     workbook = ET.fromstring(dict(xlsx_parts(sheet, Properties()))["xl/workbook.xml"])
-    (defined,) = workbook.iter(f"{MAIN}definedName")
-    assert defined.get("name") == "_xlnm._FilterDatabase" and defined.get("hidden") == "1"
-    assert defined.text == "'张三''s & <汇总>'!$A$1:$C$3"
+    defined = {element.get("name"): element for element in workbook.iter(f"{MAIN}definedName")}
+    assert defined["_xlnm._FilterDatabase"].get("hidden") == "1"
+    assert defined["_xlnm._FilterDatabase"].text == "'张三''s & <汇总>'!$A$1:$C$3"
+    assert defined["_xlnm.Print_Titles"].text == "'张三''s & <汇总>'!$1:$1"
+
+
+def test_printed_on_landscape_a4_one_page_wide_with_a_tall_header_on_every_page(tmp_path: Path) -> None:
+    ws = load(tmp_path, Sheet("汇总", ["单位", "姓名"], [["一", "二"]] * 80)).active
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize in (9, "9")
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert int(ws.page_setup.fitToWidth) == 1 and int(ws.page_setup.fitToHeight) == 0
+    assert ws.print_title_rows == "$1:$1"
+    tall = load(tmp_path, Sheet("汇总", ["党组织理论学习中心组集中学习次数（次）"], [[12]], widths=[18], header_lines=3)).active
+    assert tall.row_dimensions[1].height == 3 * 14.25 and tall["A1"].alignment.wrap_text  # fits a wrapped header
+    assert tall.row_dimensions[2].height is None
+    plain = load(tmp_path, Sheet("汇总", ["单位"], [["一"]], print_landscape=False)).active
+    assert plain.page_setup.orientation != "landscape" and plain.print_title_rows is None
 
 
 def test_a_sheet_with_no_data_rows(tmp_path: Path) -> None:
@@ -160,8 +174,8 @@ def test_every_part_is_well_formed_xml_in_the_schema_order() -> None:
         ET.fromstring(data)  # raises on anything malformed
     worksheet = ET.fromstring(dict(parts)["xl/worksheets/sheet1.xml"])
     assert [child.tag.removeprefix(MAIN) for child in worksheet] == [
-        "dimension", "sheetViews", "sheetFormatPr", "sheetData", "autoFilter", "pageMargins"]
-    assert worksheet[0].get("ref") == "A1:B6"
+        "sheetPr", "dimension", "sheetViews", "sheetFormatPr", "sheetData", "autoFilter", "pageMargins", "pageSetup"]
+    assert worksheet[1].get("ref") == "A1:B6"
     styles = ET.fromstring(dict(parts)["xl/styles.xml"])
     assert [child.tag.removeprefix(MAIN) for child in styles] == [
         "numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles"]

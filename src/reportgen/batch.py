@@ -594,6 +594,9 @@ def _summary_created(items: Sequence[BatchItem]) -> Any:
     return dt.datetime.strptime(max(stamps), "%Y-%m-%dT%H:%M:%SZ")
 
 
+HEADER_WIDTH = 16  # columns of the summary sheet: at least this wide for their header (8 Chinese characters)
+
+
 def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
     """汇总.xlsx as bytes: same items, same bytes (fixed dates and zip times); carries a content fingerprint.
 
@@ -606,12 +609,15 @@ def summary_bytes(items: Sequence[BatchItem], folder: Path) -> bytes:
 
     headers, fact_headers = summary_columns(items)
     rows = list(summary_rows(items, folder, fact_headers))
-    widths = [display_width(header) for header in headers]
+    # A long header (a fact's label) wraps onto more lines rather than widening a column of short numbers.
+    widths = [min(display_width(header), HEADER_WIDTH) for header in headers]
     for row in rows:
         for column, value in enumerate(row):
             if value is not None and 2 * len(text := str(value)) > widths[column]:  # else it cannot widen it
                 widths[column] = max(widths[column], len(text) if text.isascii() else display_width(text))
-    sheet = Sheet("汇总", headers, rows, widths=[min(60, max(8, width + 2)) for width in widths],
+    columns = [min(60, max(8, width + 2)) for width in widths]
+    header_lines = max(-(-display_width(header) // (column - 2)) for header, column in zip(headers, columns, strict=True))
+    sheet = Sheet("汇总", headers, rows, widths=columns, header_lines=header_lines,
                   freeze=(1, 1), autofilter=True)  # the header row and the unit column stay in view
     created = _summary_created(items)
     properties = Properties(title="述职报告初稿汇总", creator="reportgen", last_modified_by="reportgen",

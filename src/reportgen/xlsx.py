@@ -3,8 +3,8 @@
 Made for the committee's 汇总.xlsx, a serial step at the end of every batch: building the
 XML with string joins takes milliseconds for thousands of rows, where openpyxl took several
 hundred (and 0.1 s to import).  It writes only what that sheet needs: one sheet of strings
-and numbers, a bold centred header row, column widths, frozen panes, an autofilter, and the
-document properties.  Strings are inline strings (no shared-string table), the parts carry
+and numbers, a bold centred header row, column widths, frozen panes, an autofilter, landscape
+printing with the header on every page, and the document properties.  Strings are inline strings (no shared-string table), the parts carry
 no timestamps of their own, so the same input gives the same bytes.  The caller zips the
 parts (``word.zip_bytes``).
 """
@@ -23,6 +23,7 @@ __all__ = ["MAX_CELL_CHARS", "Properties", "Sheet", "column_letter", "xlsx_parts
 
 MAX_CELL_CHARS = 32767  # Excel's limit, in UTF-16 code units
 MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384
+LINE_HEIGHT = 14.25  # points: a line of 宋体 11 pt, the sheet's font
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -43,8 +44,11 @@ class Sheet:
     header: Sequence[str]
     rows: Sequence[Sequence[object]]
     widths: Sequence[float] = ()  # column widths in characters, from column A; the rest keep the default
+    header_lines: int = 1  # lines of the tallest (wrapped) header cell: the header row is made that tall
     freeze: tuple[int, int] = (1, 1)  # columns and rows that stay in view: (1, 1) freezes the panes at B2
     autofilter: bool = True  # over the used range, header row included
+    print_landscape: bool = True  # printed on A4 landscape, all columns scaled onto the page width,
+    # the header row repeated on every page: a committee prints the summary
 
     def __post_init__(self) -> None:
         name = self.name  # Excel's rules for sheet names
@@ -87,7 +91,8 @@ def xlsx_pieces(sheet: Sheet, properties: Properties) -> list[tuple[str, Iterabl
         ("docProps/app.xml", (_app_xml(properties),)),
         ("docProps/core.xml", (_core_xml(properties),)),
         ("docProps/custom.xml", (_custom_xml(properties),)),
-        ("xl/workbook.xml", (_workbook_xml(sheet.name, f"$A$1:${last}${last_row}" if filtered else None),)),
+        ("xl/workbook.xml", (_workbook_xml(sheet.name, f"$A$1:${last}${last_row}" if filtered else None,
+                                           sheet.print_landscape and sheet.freeze[1] > 0),)),
         ("xl/_rels/workbook.xml.rels", (_workbook_rels(),)),
         ("xl/styles.xml", (_STYLES,)),
         ("xl/worksheets/sheet1.xml", _sheet_xml(sheet, columns, used, filtered)),
@@ -109,7 +114,8 @@ def column_letter(number: int) -> str:
 def _sheet_xml(sheet: Sheet, columns: int, used: str, filtered: bool) -> Iterator[bytes]:
     letters = [column_letter(n) for n in range(1, columns + 1)]
     head = [_DECLARATION, f'<worksheet xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}">',
-            f'<dimension ref="{used}"/>', _sheet_views(*sheet.freeze), '<sheetFormatPr defaultRowHeight="13.5"/>']
+            '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if sheet.print_landscape else "",
+            f'<dimension ref="{used}"/>', _sheet_views(*sheet.freeze), f'<sheetFormatPr defaultRowHeight="{LINE_HEIGHT}"/>']
     if sheet.widths:
         head.append("<cols>")
         head += (f'<col min="{n}" max="{n}" width="{width:g}" customWidth="1"/>'
@@ -118,9 +124,12 @@ def _sheet_xml(sheet: Sheet, columns: int, used: str, filtered: bool) -> Iterato
     head.append("<sheetData>")
     yield "".join(head).encode("utf-8")
     strings: dict[str, str] = {}  # short strings escaped once: a summary repeats many ("已生成", positions)
-    style = ' s="1"'  # the header row: bold, centred
+    style = ' s="1"'  # the header row: bold, centred, wrapped
+    # Spreadsheet programs do not all fit a row to wrapped text when they open a file: give its height.
+    header_row = (f'<row r="1" ht="{LINE_HEIGHT * sheet.header_lines:g}" customHeight="1">' if sheet.header_lines > 1
+                  else '<row r="1">')
     for r, row in enumerate((sheet.header, *sheet.rows), start=1):
-        out = [f'<row r="{r}">']
+        out = [f'<row r="{r}">' if r > 1 else header_row]
         for letter, value in zip(letters, row, strict=False):  # the common cases inline: this runs for every cell
             if value.__class__ is str:
                 cell = strings.get(value)
@@ -141,7 +150,10 @@ def _sheet_xml(sheet: Sheet, columns: int, used: str, filtered: bool) -> Iterato
     tail = ["</sheetData>"]
     if filtered:
         tail.append(f'<autoFilter ref="{used}"/>')
-    tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+    tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    if sheet.print_landscape:  # A4 (paper size 9), as wide as the page, as many pages down as it takes
+        tail.append('<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
+    tail.append("</worksheet>")
     yield "".join(tail).encode("utf-8")
 
 
@@ -178,12 +190,15 @@ def _sheet_views(columns: int, rows: int) -> str:
 # ---------------------------------------------------------------- workbook, styles, package
 
 
-def _workbook_xml(name: str, filter_range: str | None) -> bytes:
-    defined = ""
+def _workbook_xml(name: str, filter_range: str | None, print_titles: bool) -> bytes:
+    quoted = xml_text("'" + name.replace("'", "''") + "'")
+    names = []
     if filter_range:  # Excel keeps an autofilter's range as this hidden name too
-        quoted = "'" + name.replace("'", "''") + "'"
-        defined = (f'<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
-                   f"{xml_text(quoted)}!{filter_range}</definedName></definedNames>")
+        names.append(f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{quoted}!{filter_range}'
+                     "</definedName>")
+    if print_titles:  # the header row printed at the top of every page
+        names.append(f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{quoted}!$1:$1</definedName>')
+    defined = f"<definedNames>{''.join(names)}</definedNames>" if names else ""
     return (f'{_DECLARATION}<workbook xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}"><workbookPr/>'
             '<bookViews><workbookView activeTab="0"/></bookViews>'
             f'<sheets><sheet name="{_attr(name)}" sheetId="1" r:id="rId1"/></sheets>{defined}</workbook>').encode()
@@ -195,7 +210,7 @@ def _workbook_rels() -> bytes:
             f'<Relationship Id="rId2" Type="{_DOC_RELS}/styles" Target="styles.xml"/></Relationships>').encode()
 
 
-# Cell formats: 0 = default, 1 = bold and centred (the header).  宋体 11 pt, the default of Chinese Excel and WPS.
+# Cell formats: 0 = default, 1 = bold, centred and wrapped (the header).  宋体 11 pt, the default of Chinese Excel and WPS.
 _FONT = '<sz val="11"/><name val="宋体"/><family val="3"/><charset val="134"/>'
 _STYLES = (
     f'{_DECLARATION}<styleSheet xmlns="{_MAIN}"><numFmts count="0"/>'
@@ -205,7 +220,7 @@ _STYLES = (
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
     '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
-    '<alignment horizontal="center" vertical="center"/></xf></cellXfs>'
+    '<alignment horizontal="center" vertical="center" wrapText="1"/></xf></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 ).encode()
 
