@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import docx_text
 from reportgen.cli import cli
 from reportgen.pack import builtin_packs_dir, load_pack
 
@@ -607,6 +608,51 @@ def test_draft_records_pack_and_profile_digest(home: Path, tmp_path: Path) -> No
     with zipfile.ZipFile(tmp_path / "draft.docx") as zf:
         assert "/docProps/custom.xml" in zf.read("[Content_Types].xml").decode()
         assert "docProps/custom.xml" in zf.read("_rels/.rels").decode()
+
+
+def _word_template_with(paragraph_xml: str) -> bytes:
+    """The standard Word template with one more paragraph (Jinja tags allowed) after ``{{p body }}``."""
+    xml = zipfile.ZipFile(io.BytesIO(word_template_bytes())).read("word/document.xml").decode()
+    return rewrite_docx(word_template_bytes(),
+                        {"word/document.xml": xml.replace("<w:sectPr>", paragraph_xml + "<w:sectPr>", 1).encode()})
+
+
+def _units(folder: Path, *units: tuple[str, str]) -> Path:
+    """One profile per (unit, position), using the pack folder ``mini`` beside ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, (unit, position) in enumerate(units):
+        text = EXAMPLE.format(name="x").replace("pack: x   # 示例资料文件", "pack: ../mini")
+        text = text.replace("unit: 某某局机关党委", f"unit: '{unit}'").replace("position: 书记", f"position: {position}")
+        (folder / f"u{n}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_word_template_may_print_title_and_meta_escaped_once(home: Path, tmp_path: Path) -> None:
+    from reportgen.batch import build_many
+
+    extra = "<w:p><w:r><w:t>{{ meta.unit }}／{{ title }}</w:t></w:r></w:p>"
+    make_pack(tmp_path / "mini", files={"word/template.docx": _word_template_with(extra)})
+    profiles = _units(tmp_path / "p", ("A&B<委>", "书记"), ("“甲”&乙", "书记"))
+    with (profiles / "u0.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("overrides:\n  title: 'X&Y<述职>'\n")
+    report = build_many([profiles], tmp_path / "out", jobs=1)
+    assert not report.failed, report.items
+    assert docx_text(tmp_path / "out" / "u0.docx").splitlines()[-1] == "A&B<委>／X&Y<述职>"
+    assert docx_text(tmp_path / "out" / "u1.docx").splitlines()[-1] == "“甲”&乙／2025年度抓基层党建工作述职报告"
+
+
+def test_word_template_whose_structure_depends_on_the_data_is_checked_for_every_draft(home: Path, tmp_path: Path) -> None:
+    """The first draft is well-formed; the second breaks the XML. The same compiled template (one
+    process) must still refuse the second: only templates that merely print values are checked once."""
+    from reportgen.batch import build_many
+
+    extra = "<w:p><w:r><w:t>{% if meta.position == '坏' %}<w:p>{% endif %}签名</w:t></w:r></w:p>"
+    make_pack(tmp_path / "mini", files={"word/template.docx": _word_template_with(extra)})
+    report = build_many([_units(tmp_path / "p", ("甲单位", "书记"), ("乙单位", "坏"))], tmp_path / "out", jobs=1)
+    good, bad = report.items
+    assert good.ok and (tmp_path / "out" / "u0.docx").is_file()
+    assert not bad.ok and "Word 模板渲染后不是合法的 XML" in (bad.error or "")
+    assert not (tmp_path / "out" / "u1.docx").exists()
 
 
 # ---------------------------------------------------------------- the wheel ships the built-in packs

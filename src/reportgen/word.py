@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Template
+from jinja2 import Template, nodes
 from markupsafe import Markup
 
 from .errors import PackError, Problem, UnsafePackError, display_path
@@ -263,12 +263,17 @@ class WordTemplate:
             raise PackError(Problem("Word 模板里没有正文（word/document.xml）", self.shown))
         self.style_ids = template_style_ids(path.read_bytes())
         self.templates: dict[str, Template] = {}
+        # Parts whose XML structure cannot vary with the data: checked to be well-formed once, not per draft.
+        self._fixed: set[str] = set()
+        self._checked: set[str] = set()
         for name, data in self.parts:
             if TEMPLATED_PART.match(name):
                 text = data.decode("utf-8")
                 if "{{" in text or "{%" in text:
                     source = _split_paragraph_lines(patch_tags(text))
                     self.templates[name] = compile_cached(env, f"{self.shown}:{name}", source)
+                    if _fixed_structure(source):
+                        self._fixed.add(name)
         if "word/document.xml" not in self.templates or "body" not in self._document_names():
             raise PackError(Problem("Word 模板的正文里缺少“{{p body }}”标记", self.shown,
                                     hint="在模板正文中单独占一段写上 {{p body }}，报告内容会放在那里"))
@@ -323,14 +328,17 @@ class WordTemplate:
         """The .docx bytes and the fingerprint of its generated content."""
         context = {
             "body": Markup(self.body_xml(document)),
-            "title": document.title,
-            "meta": {k: ("" if v is None else str(v)) for k, v in meta.items()},
+            "title": XML_INVALID.sub("", document.title),  # (escaped when printed: only XML's forbidden characters go)
+            "meta": {k: "" if v is None else XML_INVALID.sub("", str(v)) for k, v in meta.items()},
         }
         rendered: dict[str, bytes] = {}
         for name, template in self.templates.items():
             xml = render_limited(template, context, f"{self.shown}:{name}")
             data = _join_paragraph_lines(xml).encode("utf-8")
-            _check_well_formed(data, f"{self.shown}:{name}")
+            if name not in self._checked:
+                _check_well_formed(data, f"{self.shown}:{name}")
+                if name in self._fixed:
+                    self._checked.add(name)
             rendered[name] = data
         print_ = fingerprint(rendered["word/document.xml"])
         props = {**properties, "reportgen.fingerprint": print_}
@@ -357,6 +365,19 @@ def patch_tags(xml: str) -> str:
 def _split_paragraph_lines(xml: str) -> str:
     # As docxtpl does: one paragraph a line, so template errors report useful line numbers.
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
+
+
+def _fixed_structure(source: str) -> bool:
+    """Whether a Word template part renders to the same XML structure whatever the data: it only prints
+    names, their attributes and literals (escaped text, or the body, which is well-formed as made) and
+    has no tags, filters or calls.  Decided once per template text, cached like the tag clean-up."""
+    from .cache import cached_text
+
+    def compute() -> str:
+        simple = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Const)
+        return "1" if all(isinstance(node, simple) for node in PackSandbox().parse(source).find_all(nodes.Node)) else "0"
+
+    return cached_text("docx-fixed-structure", source, compute) == "1"
 
 
 def _join_paragraph_lines(xml: str) -> str:
