@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["HAN_RE", "XML_INVALID", "Document", "Paragraph", "Span", "count_han", "placeholder_text"]
+__all__ = ["HAN_CHARS", "XML_INVALID", "Document", "Paragraph", "Span", "count_han", "placeholder_text"]
 
 SpanKind = Literal["text", "lead2", "lead3", "placeholder"]
 ParagraphRole = Literal["title", "byline", "heading", "body"]
@@ -19,14 +19,14 @@ ParagraphRole = Literal["title", "byline", "heading", "body"]
 # Characters XML 1.0 forbids (Word puts some in copied text) and lone surrogates (which UTF-8 cannot
 # encode): never part of a document.
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
-HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+HAN_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # a character class's ranges: CJK ideographs
 
 
 def placeholder_text(label: str) -> str:
     return f"【待补充：{label}】"
 
 
-_HAN_RUNS = re.compile(f"{HAN_RE.pattern}+")
+_HAN_RUNS = re.compile(f"[{HAN_CHARS}]+")
 
 
 def count_han(text: str) -> int:

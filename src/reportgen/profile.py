@@ -7,6 +7,7 @@ before giving up, so the user fixes the whole file in one go.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import re
 import unicodedata
@@ -131,15 +132,24 @@ _UNIT_SUFFIX = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(\S+)$")
 
 
 _WIDE = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
-_SPACE_BETWEEN_WIDE = re.compile(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])")
+
+
+@functools.cache
+def _space_between_wide() -> re.Pattern[str]:
+    # Compiled when first needed: its wide character classes take milliseconds to compile, and
+    # most profiles never need it (see _clean_text).
+    return re.compile(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])")
 
 
 def _clean_text(value: str) -> str:
     """Text pasted from Word or folded by YAML: drop line breaks and the spaces they leave
     between Chinese characters; keep everything else literally."""
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    value = re.sub(r"[ \t]*\n[ \t]*", "", value)
-    return _SPACE_BETWEEN_WIDE.sub("", value).strip()
+    if "\n" in value:
+        value = re.sub(r"[ \t]*\n[ \t]*", "", value)
+    if " " in value or "\t" in value:
+        value = _space_between_wide().sub("", value)
+    return value.strip()
 
 
 _TOP_AND_META_LABELS = {**TOP_LABELS, **META_FIELDS}  # a misplaced meta key at the top is named by its label
