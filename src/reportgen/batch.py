@@ -471,31 +471,52 @@ def _chunks(tasks: Sequence[BatchTask], jobs: int) -> list[tuple[BatchTask, ...]
 
 def _run_pool(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, force: bool, jobs: int,
               progress: _Progress) -> list[BatchItem]:
+    """Build on ``jobs`` processes: this one and ``jobs - 1`` workers.
+
+    The workers take groups from the front of the list, this process from the back: it starts at
+    once (no worker has to start up first, which is most of a small batch's time) and does not sit
+    idle while the workers run.
+    """
     import multiprocessing
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     if context.get_start_method() == "fork":
         _warm(tasks[0], pack_request)
+    workers = jobs - 1
+    chunks = deque(_chunks(tasks, jobs))
     results: list[BatchItem] = []
     pending: dict[Future[list[BatchItem]], tuple[BatchTask, ...]] = {}
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+    def done(items: list[BatchItem]) -> None:
+        results.extend(items)
+        progress.update(items)
+
+    def collect(timeout: float | None) -> None:
+        finished, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in finished:
+            chunk = pending.pop(future)
+            try:
+                items = future.result()
+            except BrokenProcessPool:
+                message = "生成进程意外退出（可能是内存不足）"
+                items = [BatchItem(t.index, t.profile, error=f"{display_path(t.profile)}：{message}，"
+                                   "请用 -j 1 重新运行", brief=message) for t in chunk]
+            done(items)
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        for chunk in _chunks(tasks, jobs):
-            pending[pool.submit(build_chunk, chunk, pack_request, fmt, force)] = chunk
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                chunk = pending.pop(future)
-                try:
-                    items = future.result()
-                except BrokenProcessPool:
-                    message = "生成进程意外退出（可能是内存不足）"
-                    items = [BatchItem(t.index, t.profile, error=f"{display_path(t.profile)}：{message}，"
-                                       "请用 -j 1 重新运行", brief=message) for t in chunk]
-                results.extend(items)
-                progress.update(items)
+        while chunks or pending:
+            while chunks and len(pending) < 3 * workers:  # enough queued that no worker waits on this process
+                chunk = chunks.popleft()
+                pending[pool.submit(build_chunk, chunk, pack_request, fmt, force)] = chunk
+            if chunks:
+                done(build_chunk(chunks.pop(), pack_request, fmt, force))
+                collect(timeout=0)
+            else:
+                collect(timeout=None)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

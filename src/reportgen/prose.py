@@ -243,9 +243,18 @@ class ProseEngine:
         return compiled
 
     def compile_all(self) -> None:
-        """Compile every template of the pack now (batch builds, ``packs check``)."""
+        """Compile and analyse every template of the pack now (batch builds, before forking; ``packs check``)."""
         for file, source in iter_templates(self.pack):
-            self.template(file, source=source)
+            self._prepare(file, source)
+
+    def _prepare(self, file: str, source: str | None) -> tuple[str, _Dependencies | None]:
+        """The template's cache key and what it reads, compiling and analysing it the first time."""
+        cache_key = self._key(file, source)
+        if cache_key not in self._dependencies:
+            self.template(file, source=source)  # refuses unsafe or broken templates before anything else
+            self._dependencies[cache_key] = template_dependencies(
+                self.env.parse(source if source is not None else self._read(file)))
+        return cache_key, self._dependencies[cache_key]
 
     # -- composing
 
@@ -253,12 +262,7 @@ class ProseEngine:
         return _Composer(self, profile).compose()
 
     def render(self, file: str, context: Mapping[str, Any], *, source: str | None = None) -> tuple[Span, ...]:
-        cache_key = self._key(file, source)
-        if cache_key not in self._dependencies:
-            self.template(file, source=source)  # refuses unsafe or broken templates before anything else
-            self._dependencies[cache_key] = template_dependencies(
-                self.env.parse(source if source is not None else self._read(file)))
-        dependencies = self._dependencies[cache_key]
+        cache_key, dependencies = self._prepare(file, source)
         # Only templates that read nothing unit-specific (no facts, no meta) repeat across units;
         # memoising the others would only grow memory with the size of a batch.
         memo_key = None if dependencies is None or dependencies.facts or dependencies.meta else (
