@@ -500,8 +500,9 @@ def _run_pool(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, fo
             chunk = pending.pop(future)
             try:
                 items = future.result()
-            except BrokenProcessPool:
-                message = "生成进程意外退出（可能是内存不足）"
+            except Exception as exc:  # the worker died, or its group could not be sent: the others go on
+                message = ("生成进程意外退出（可能是内存不足）" if isinstance(exc, BrokenProcessPool)
+                           else f"内部错误（{type(exc).__name__}：{exc}）")
                 items = [BatchItem(t.index, t.profile, error=f"{display_path(t.profile)}：{message}，"
                                    "请用 -j 1 重新运行", brief=message) for t in chunk]
             done(items)
