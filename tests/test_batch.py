@@ -443,6 +443,32 @@ def test_cached_template_code_is_only_reused_for_the_same_source(tmp_path: Path)
         compile_cached(env(), "t", "{{ name.__class__ }}")  # same name, new source: checked again
 
 
+def test_template_analysis_comes_from_the_cache_and_survives_a_damaged_entry(tmp_path: Path, pack_dir: Path) -> None:
+    """What a template reads is kept on disk (a new process needs no parse); a damaged entry is
+    analysed again, and the namespace changes with the analysing code."""
+    from reportgen.cache import code_digest
+    from reportgen.pack import load_pack
+    from reportgen.prose import TEMPLATE_NAMES, ProseEngine, _Dependencies, template_dependencies
+
+    cache = Path(os.environ["REPORTGEN_CACHE"])
+    engine = ProseEngine(load_pack(pack_dir))
+    engine.compile_all()
+    first = dict(engine._dependencies)
+    assert any(isinstance(found, _Dependencies) and found.facts for found in first.values())
+    entries = [p for p in cache.rglob("*.txt") if p.parent.name.startswith("prose-dependencies-")]
+    namespace = "prose-dependencies-" + code_digest(template_dependencies, extra=",".join(sorted(TEMPLATE_NAMES)))
+    assert entries and all(p.parent.name == namespace for p in entries)
+    again = ProseEngine(load_pack(pack_dir))
+    again.compile_all()
+    assert again._dependencies == first  # read back from the cache
+    for entry in entries:
+        entry.write_text("[[1], {", encoding="utf-8")
+    damaged = ProseEngine(load_pack(pack_dir))
+    damaged.compile_all()
+    assert damaged._dependencies == first
+    assert code_digest(template_dependencies) != code_digest(lambda ast: None)
+
+
 @pytest.mark.parametrize("requires", [">=0.1", ">=0.1,<1", "<0.1", "==0.1", "!=0.1.0", ">0.0.9,<=0.1.0", "<1"])
 def test_simple_version_requirements_agree_with_packaging(requires: str) -> None:
     from packaging.specifiers import SpecifierSet

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jinja2.bccache import BytecodeCache
 
-__all__ = ["cache_dir", "cached_text", "template_code_cache"]
+__all__ = ["cache_dir", "cached_text", "code_digest", "template_code_cache"]
 
 CACHE_VERSION = "1"
 
@@ -29,6 +29,17 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("reportgen", appauthor=False))
+
+
+def code_digest(*functions: Callable[..., object], extra: str = "") -> str:
+    """A short digest of the functions' compiled code (and ``extra``): part of a cache namespace for
+    results those functions compute, so changing their code can never serve a stale result."""
+    import marshal
+
+    digest = hashlib.sha256(extra.encode())
+    for function in functions:
+        digest.update(marshal.dumps(function.__code__))
+    return digest.hexdigest()[:16]
 
 
 def cached_text(namespace: str, key_text: str, compute: Callable[[], str]) -> str:

@@ -9,6 +9,7 @@ skeleton, so adding or removing an item renumbers everything.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -252,9 +253,24 @@ class ProseEngine:
         cache_key = self._key(file, source)
         if cache_key not in self._dependencies:
             self.template(file, source=source)  # refuses unsafe or broken templates before anything else
-            self._dependencies[cache_key] = template_dependencies(
-                self.env.parse(source if source is not None else self._read(file)))
+            self._dependencies[cache_key] = self._analysed(source if source is not None else self._read(file))
         return cache_key, self._dependencies[cache_key]
+
+    def _analysed(self, text: str) -> _Dependencies | None:
+        """``template_dependencies`` of a template's text, kept in the on-disk cache: a new process
+        then needs neither Jinja's lexer nor a parse per template (a cold build, each batch worker)."""
+        from .cache import cached_text, code_digest
+
+        def compute() -> str:
+            found = template_dependencies(self.env.parse(text))
+            return "null" if found is None else json.dumps([found.facts, found.meta, found.names])
+
+        namespace = "prose-dependencies-" + code_digest(template_dependencies, extra=",".join(sorted(TEMPLATE_NAMES)))
+        try:
+            stored = json.loads(cached_text(namespace, text, compute))
+            return None if stored is None else _Dependencies(*(tuple(str(name) for name in part) for part in stored))
+        except (ValueError, TypeError):  # a damaged cache entry: analyse again
+            return template_dependencies(self.env.parse(text))
 
     # -- composing
 

@@ -371,13 +371,13 @@ def _fixed_structure(source: str) -> bool:
     """Whether a Word template part renders to the same XML structure whatever the data: it only prints
     names, their attributes and literals (escaped text, or the body, which is well-formed as made) and
     has no tags, filters or calls.  Decided once per template text, cached like the tag clean-up."""
-    from .cache import cached_text
+    from .cache import cached_text, code_digest
 
     def compute() -> str:
         simple = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Const)
         return "1" if all(isinstance(node, simple) for node in PackSandbox().parse(source).find_all(nodes.Node)) else "0"
 
-    return cached_text("docx-fixed-structure", source, compute) == "1"
+    return cached_text("docx-fixed-structure-" + code_digest(_fixed_structure), source, compute) == "1"
 
 
 def _join_paragraph_lines(xml: str) -> str:
