@@ -363,12 +363,34 @@ def test_check_reports_every_problem_at_once(home: Path, tmp_path: Path) -> None
     assert result.exit_code == 1
     out = result.output
     assert "模板包有问题（共 6 处）" in out
-    assert f"{root}/prose/study.j2:2：模板语法错误：" in out
-    assert f"{root}/prose/duty.j2:1：模板语法错误：" in out
+    assert f"{root}/prose/study.j2:2：模板语法错误：“{{% if %}}”没有对应的“{{% endif %}}”\n      提示：在这一段结束的地方加上 {{% endif %}}" in out
+    assert f"{root}/prose/duty.j2:1：模板语法错误：这里不应出现“}}”" in out
     assert f"{root}/prose/gap.j2：模板用了未声明的变量“budget”" in out
     assert f"{root}/prose/gap.j2:1：模板用了未声明的事实“f.no_such_fact”" in out
     assert f"{root}/prose/deepen.j2:1：模板用了不存在的基本信息“meta.hometown”" in out
     assert f"{root}/word/template.docx：Word 模板缺少样式 NoSuchStyle（字符样式，用于 lead2）" in out
+
+
+@pytest.mark.parametrize(("template", "message", "hint"), [
+    ("{{ f.member_count ｝}", "标记里有不能出现的字符“｝”", "里只能用半角符号"),
+    ("{{ “名称” }}", "标记里有不能出现的字符““”", "里只能用半角符号"),
+    ("{% for x in f.items %}{{ x }}", "“{% for %}”没有对应的“{% endfor %}”", "在这一段结束的地方加上 {% endfor %}"),
+    ("{{ f.member_count", "模板在标记还没闭合时就结束了，缺少“}}”", "检查 {{ }} 和 {% %} 是否成对"),
+    ("{% endif %}", "“{% endif %}”前面没有与它对应的开始标记", "补上开始的标记（如 {% if … %}）"),
+    ("{% iff f.member_count %}", "不认识的标记“{% iff %}”", "常用的标记有 if、elif、else、endif、for、endfor"),
+    ("{# 备注", "注释“{#”没有对应的“#}”", "在注释结束的地方加上 #}"),
+    ("{% %}", "“{%”后面缺少标记名称", "写成 {% if … %}"),
+    ("{{ f.member_count f.study_sessions }}", "这里应当是“}}”，却是“f”", "两个值之间要有运算符"),
+    ("{{ f.member_count + }}", "这里不应出现“}}”", "里面的表达式是否写完整"),
+])
+def test_template_syntax_errors_are_told_in_chinese(home: Path, tmp_path: Path, template: str, message: str,
+                                                    hint: str) -> None:
+    root = make_pack(tmp_path / "mini", files={"prose/duty.j2": template})
+    result = run("packs", "check", root)
+    assert result.exit_code == 1
+    line = next(line for line in result.output.splitlines() if "duty.j2" in line)
+    assert line.endswith(f"duty.j2:1：模板语法错误：{message}"), line
+    assert hint in result.output
 
 
 def test_check_collects_manifest_problems(home: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ internals (``__class__``, ``_private``) — the classic template-injection route
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -89,6 +90,40 @@ def find_unsafe_nodes(ast: nodes.Template) -> list[tuple[int, str]]:
     return found
 
 
+# Jinja's syntax errors, as a pack author reads them: (pattern of Jinja's message, message, hint);
+# message and hint are format strings (literal braces doubled) filled with the pattern's groups.
+_TOKENS = {"end of print statement": "}}", "end of statement block": "%}", "name": "名称", "end of template": "模板末尾"}
+_SYNTAX_MESSAGES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple((re.compile(pattern), message, hint) for
+                                                                        pattern, message, hint in (
+    (r"unexpected char '(?P<char>.)'", "标记里有不能出现的字符“{char}”",
+     "{{{{ }}}} 和 {{% %}} 里只能用半角符号：检查是否混进了全角的括号、引号或空格"),
+    (r"The innermost block that needs to be closed is '(?P<tag>\w+)'", "“{{% {tag} %}}”没有对应的“{{% end{tag} %}}”",
+     "在这一段结束的地方加上 {{% end{tag} %}}"),
+    (r"unexpected end of template, expected '(?P<token>[^']+)'", "模板在标记还没闭合时就结束了，缺少“{token}”",
+     "检查 {{{{ }}}} 和 {{% %}} 是否成对"),
+    (r"Encountered unknown tag '(?P<tag>end\w+)'", "“{{% {tag} %}}”前面没有与它对应的开始标记",
+     "删掉它，或补上开始的标记（如 {{% if … %}}）"),
+    (r"Encountered unknown tag '(?P<tag>\w+)'", "不认识的标记“{{% {tag} %}}”",
+     "常用的标记有 if、elif、else、endif、for、endfor；检查拼写"),
+    (r"Missing end of comment tag", "注释“{{#”没有对应的“#}}”", "在注释结束的地方加上 #}}"),
+    (r"tag name expected", "“{{%”后面缺少标记名称", "写成 {{% if … %}}、{{% for … %}} 这样的形式"),
+    (r"expected token '(?P<token>[^']+)', got '(?P<got>[^']+)'", "这里应当是“{token}”，却是“{got}”",
+     "检查 {{{{ }}}} 和 {{% %}} 里的写法：两个值之间要有运算符，标记要成对"),
+    (r"unexpected '(?P<got>[^']+)'", "这里不应出现“{got}”",
+     "检查 {{{{ }}}} 和 {{% %}} 是否成对、里面的表达式是否写完整"),
+))
+
+
+def syntax_error_text(jinja_message: str) -> tuple[str, str]:
+    """A Jinja syntax error as (message, hint) in Chinese; an unknown one keeps Jinja's own words."""
+    for pattern, message, hint in _SYNTAX_MESSAGES:
+        match = pattern.search(jinja_message)
+        if match:
+            names = {key: _TOKENS.get(value, value) for key, value in match.groupdict().items()}
+            return message.format(**names), hint.format(**names)
+    return jinja_message, "检查 {{ }} 和 {% %} 是否成对、拼写是否正确"
+
+
 def compile_checked(env: PackSandbox, file: str, *, source: str | None = None) -> Template:
     """Load a pack template (by path, or from ``source`` for inline ones) without running it.
 
@@ -99,8 +134,8 @@ def compile_checked(env: PackSandbox, file: str, *, source: str | None = None) -
             return env.get_template(file)
         return env.from_string(source)
     except TemplateSyntaxError as exc:
-        raise PackError(Problem(f"模板语法错误：{exc.message}", file, exc.lineno,
-                                hint="检查 {{ }} 和 {% %} 是否成对、拼写是否正确")) from None
+        message, hint = syntax_error_text(exc.message or "")
+        raise PackError(Problem(f"模板语法错误：{message}", file, exc.lineno, hint=hint)) from None
     except TemplateNotFound as exc:
         raise PackError(Problem(f"找不到模板文件“{exc.name}”", file)) from None
     except UnsafePackError as exc:
