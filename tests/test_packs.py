@@ -479,9 +479,38 @@ def test_install_versions(home: Path, tmp_path: Path) -> None:
     down = run("packs", "install", tmp_path / "v1")  # a folder works as well as a zip
     assert down.exit_code == 0
     assert "已将模板包 mini 从 1.1.0 降级到 1.0.0" in down.output
-    assert sorted(p.name for p in (home / "packs").iterdir()) == ["mini"]  # no staging left behind
+    assert sorted(p.name for p in (home / "packs").iterdir()) == [".lock", "mini"]  # no staging left behind
     assert sorted(p.relative_to(home / "packs" / "mini").as_posix() for p in (home / "packs" / "mini").rglob("*")
                   if p.is_file()) == sorted(["pack.yaml", "example.yaml", "word/template.docx", *PROSE])
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the test holds the lock with fcntl")
+def test_installs_take_turns_on_the_store_lock(home: Path, tmp_path: Path) -> None:
+    """An install waits while another holds the store's lock, then goes ahead."""
+    import fcntl
+    import threading
+
+    from reportgen.packs import STORE_LOCK, install_pack
+
+    (home / "packs").mkdir(parents=True)
+    source = make_pack(tmp_path / "v1")
+    finished: list[str] = []
+    with open(home / "packs" / STORE_LOCK, "a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another install, busy swapping folders
+        worker = threading.Thread(target=lambda: finished.append(install_pack(source).pack.version))
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive() and not finished  # waiting, nothing written yet
+        assert sorted(p.name for p in (home / "packs").iterdir()) == [".lock"]
+    worker.join(timeout=30)
+    assert finished == ["1.0.0"] and load_pack(home / "packs" / "mini").version == "1.0.0"
+
+
+def test_a_failed_first_install_leaves_no_store_behind(home: Path, tmp_path: Path) -> None:
+    broken = make_pack(tmp_path / "bad", files={"prose/duty.j2": "{{ f.member_count"})
+    result = run("packs", "install", broken)
+    assert result.exit_code == 1 and "模板语法错误" in result.output
+    assert not (home / "packs").exists()
 
 
 def test_install_failure_while_swapping_keeps_old_version(home: Path, tmp_path: Path,

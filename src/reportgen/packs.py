@@ -643,10 +643,13 @@ def _staging(store: Path) -> Iterator[Path]:
         if probe.parent == probe:
             break
         probe = probe.parent
+    lock: IO[bytes] | None = None
     try:
         store.mkdir(parents=True, exist_ok=True)
+        lock = _lock_store(store)
         staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=store))
     except OSError as exc:
+        _unlock_store(lock, store, remove=bool(created))
         _remove_empty(created)
         raise OutputError(Problem(f"无法写入模板包仓库：{os_error_text(exc)}", display_path(store),
                                   hint="可以用环境变量 REPORTGEN_HOME 指定另一个位置")) from None
@@ -658,8 +661,40 @@ def _staging(store: Path) -> Iterator[Path]:
         raise OutputError(Problem(f"安装失败：{os_error_text(exc)}", display_path(store))) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        _unlock_store(lock, store, remove=not succeeded and bool(created))
         if not succeeded:
             _remove_empty(created)
+
+
+STORE_LOCK = ".lock"  # in the user's pack store: installs take turns (each swaps whole pack folders)
+
+
+def _lock_store(store: Path) -> IO[bytes]:
+    """Wait for, then hold, the store's lock: two installs at once would swap the same folders."""
+    handle = open(store / STORE_LOCK, "a+b")  # noqa: SIM115  # held until _unlock_store
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    except OSError:
+        handle.close()
+        raise
+    return handle
+
+
+def _unlock_store(lock: IO[bytes] | None, store: Path, *, remove: bool) -> None:
+    """Release the lock (closing the file does); ``remove`` its file when the store was made for nothing."""
+    if lock is not None:
+        lock.close()
+    if remove:
+        with contextlib.suppress(OSError):
+            (store / STORE_LOCK).unlink()
 
 
 def _remove_empty(folders: list[Path]) -> None:
