@@ -213,6 +213,34 @@ def test_progress_bar_on_a_terminal(tmp_path: Path, pack_dir: Path, capsys: pyte
 # ---------------------------------------------------------------- determinism
 
 
+_REAL_BUILD_CHUNK: list[Any] = []  # (main process id, the real build_chunk), for the stand-in below
+
+
+def _dies_on_profile_u03(tasks: Any, *args: Any) -> Any:
+    """build_chunk, except that a worker process given u03 dies (as if killed for lack of memory)."""
+    main_pid, real = _REAL_BUILD_CHUNK
+    if os.getpid() != main_pid and any(t.profile.endswith("u03.yaml") for t in tasks):
+        os._exit(1)
+    return real(tasks, *args)
+
+
+def test_a_worker_that_dies_fails_only_its_groups(tmp_path: Path, pack_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen import batch
+
+    make_profiles(tmp_path / "p", pack_dir, 40)
+    _REAL_BUILD_CHUNK[:] = [os.getpid(), batch.build_chunk]
+    monkeypatch.setattr(batch, "build_chunk", _dies_on_profile_u03)
+    report = build_many([tmp_path / "p"], tmp_path / "out", jobs=2)
+    failed = [item for item in report.items if not item.ok]
+    assert any(item.profile.name == "u03.yaml" for item in failed)
+    assert all(item.brief == "生成进程意外退出（可能是内存不足）" and "请用 -j 1 重新运行" in (item.error or "")
+               for item in failed)
+    built = [item for item in report.items if item.ok]
+    assert len(built) + len(failed) == 40 and len(built) >= 20  # this process built the rest
+    assert all((tmp_path / "out" / f"{item.profile.stem}.docx").is_file() for item in built)
+    assert (tmp_path / "out" / SUMMARY_NAME).is_file()
+
+
 def test_batch_and_single_builds_are_byte_identical(tmp_path: Path, pack_dir: Path) -> None:
     from reportgen.core import build
 

@@ -508,11 +508,16 @@ def _run_pool(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, fo
             done(items)
 
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    broken = False  # a worker died: the groups it held are reported, this process builds the rest
     try:
         while chunks or pending:
-            while chunks and len(pending) < 3 * workers:  # enough queued that no worker waits on this process
+            while chunks and not broken and len(pending) < 3 * workers:  # enough queued that no worker waits
                 chunk = chunks.popleft()
-                pending[pool.submit(build_chunk, chunk, pack_request, fmt, force)] = chunk
+                try:
+                    pending[pool.submit(build_chunk, chunk, pack_request, fmt, force)] = chunk
+                except BrokenProcessPool:
+                    chunks.appendleft(chunk)
+                    broken = True
             if chunks:
                 done(build_chunk(chunks.pop(), pack_request, fmt, force))
                 collect(timeout=0)
