@@ -706,6 +706,18 @@ def test_word_template_whose_structure_depends_on_the_data_is_checked_for_every_
     assert not (tmp_path / "out" / "u1.docx").exists()
 
 
+def test_a_value_that_would_end_a_comment_in_the_word_template_is_caught(home: Path, tmp_path: Path) -> None:
+    """Escaping does not cover "--": a template printing a value inside an XML comment is checked per draft."""
+    from reportgen.batch import build_many
+
+    extra = "<!-- 单位：{{ meta.unit }} --><w:p><w:r><w:t>落款</w:t></w:r></w:p>"
+    make_pack(tmp_path / "mini", files={"word/template.docx": _word_template_with(extra)})
+    report = build_many([_units(tmp_path / "p", ("甲单位", "书记"), ("乙--单位", "书记"))], tmp_path / "out", jobs=1)
+    good, bad = report.items
+    assert good.ok and not bad.ok and "Word 模板渲染后不是合法的 XML" in (bad.error or "")
+    assert not (tmp_path / "out" / "u1.docx").exists()
+
+
 # ---------------------------------------------------------------- the wheel ships the built-in packs
 
 

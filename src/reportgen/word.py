@@ -322,13 +322,12 @@ class WordTemplate:
         # Characters XML forbids, dropped in one pass over the whole body (no markup contains them).
         return XML_INVALID.sub("", "".join(out))
 
-
     def render(self, document: Document, meta: Mapping[str, Any], properties: Mapping[str, str],
                created: str) -> tuple[bytes, str]:
         """The .docx bytes and the fingerprint of its generated content."""
         context = {
             "body": Markup(self.body_xml(document)),
-            "title": XML_INVALID.sub("", document.title),  # (escaped when printed: only XML's forbidden characters go)
+            "title": XML_INVALID.sub("", document.title),  # escaped when printed; here XML's forbidden characters go
             "meta": {k: "" if v is None else XML_INVALID.sub("", str(v)) for k, v in meta.items()},
         }
         rendered: dict[str, bytes] = {}
@@ -369,11 +368,14 @@ def _split_paragraph_lines(xml: str) -> str:
 
 def _fixed_structure(source: str) -> bool:
     """Whether a Word template part renders to the same XML structure whatever the data: it only prints
-    names, their attributes and literals (escaped text, or the body, which is well-formed as made) and
-    has no tags, filters or calls.  Decided once per template text, cached like the tag clean-up."""
+    names, their attributes and literals (escaped text, or the body, which is well-formed as made), has
+    no tags, filters or calls, and no comment, CDATA section or processing instruction that a value
+    could end early ("--", "]]>", "?>" are not escaped).  Decided once per template text, cached."""
     from .cache import cached_text, code_digest
 
     def compute() -> str:
+        if "<!--" in source or "<![CDATA[" in source or source.find("<?", 1) != -1:
+            return "0"
         simple = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Const)
         return "1" if all(isinstance(node, simple) for node in PackSandbox().parse(source).find_all(nodes.Node)) else "0"
 
