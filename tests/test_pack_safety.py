@@ -11,6 +11,7 @@ would create does not exist.  Template attacks are also tried through ``packs ch
 from __future__ import annotations
 
 import io
+import os
 import stat
 import struct
 import zipfile
@@ -307,3 +308,27 @@ def test_all_problems_of_a_hostile_zip_are_listed(setup: tuple[Path, Path], tmp_
     assert "（共 3 处）" in result.output
     assert "“mini/../evil.txt”" in result.output and "“/abs.txt”" in result.output
     assert "压缩包里有符号链接“mini/link”" in result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links here")
+def test_pack_paths_never_leave_the_pack_through_a_link(tmp_path: Path) -> None:
+    """A local pack folder (used in place, not installed) may hold links: only those that stay inside work."""
+    from reportgen.errors import UnsafePackError
+    from reportgen.pack import resolve_inside
+
+    root = tmp_path / "pack"
+    (root / "prose").mkdir(parents=True)
+    (root / "prose" / "a.j2").write_text("甲", encoding="utf-8")
+    (tmp_path / "outside.j2").write_text("包外", encoding="utf-8")
+    (root / "prose" / "out.j2").symlink_to(tmp_path / "outside.j2")
+    (root / "prose" / "in.j2").symlink_to(root / "prose" / "a.j2")
+    (root / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
+    assert resolve_inside(root, "prose/a.j2") == (root / "prose" / "a.j2").resolve()
+    assert resolve_inside(root, "prose/./a.j2", resolved_root=root.resolve()) == (root / "prose" / "a.j2").resolve()
+    assert resolve_inside(root, "prose/in.j2") == (root / "prose" / "a.j2").resolve()
+    for escaping in ("prose/out.j2", "elsewhere/outside.j2"):
+        with pytest.raises(UnsafePackError, match="经符号链接指向了包外"):
+            resolve_inside(root, escaping, resolved_root=root.resolve())
+    with pytest.raises(UnsafePackError, match="包外的路径"):
+        resolve_inside(root, "../outside.j2")
+

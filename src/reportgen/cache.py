@@ -7,6 +7,7 @@ was prepared before.  The cache is an optimisation only: any failure falls back 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import tempfile
@@ -23,7 +24,12 @@ CACHE_VERSION = "1"
 
 
 def cache_dir() -> Path:
-    configured = os.environ.get("REPORTGEN_CACHE")
+    return _cache_dir(os.environ.get("REPORTGEN_CACHE") or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _cache_dir(configured: str | None) -> Path:
+    # Looked up once per setting: a build reads dozens of cache entries.
     if configured:
         return Path(configured)
     from platformdirs import user_cache_dir

@@ -128,7 +128,12 @@ class Pack:
         return {spec.key: spec.label for spec in self.facts}
 
     def path(self, relative: str) -> Path:
-        return resolve_inside(self.root, relative)
+        return resolve_inside(self.root, relative, resolved_root=self.resolved_root)
+
+    @functools.cached_property
+    def resolved_root(self) -> Path:
+        """The pack folder with symbolic links resolved (once: every template path is checked against it)."""
+        return self.root.resolve()
 
     @property
     def label(self) -> str:
@@ -161,17 +166,27 @@ def simple_requirement_met(requires: str, version: str) -> bool | None:
     return True
 
 
-def resolve_inside(root: Path, relative: str) -> Path:
-    """Resolve a pack-relative path, refusing anything that leaves the pack."""
+def resolve_inside(root: Path, relative: str, *, resolved_root: Path | None = None) -> Path:
+    """Resolve a pack-relative path, refusing anything that leaves the pack (``resolved_root``: the
+    root already resolved by the caller)."""
     from .errors import UnsafePackError
 
     candidate = Path(relative)
     if candidate.is_absolute() or ".." in candidate.parts or relative.startswith(("/", "\\")) or ":" in relative:
         raise UnsafePackError(Problem(f"模板包引用了包外的路径“{relative}”", display_path(root / MANIFEST),
                                       hint="模板包里的路径只能指向包内的文件，如 prose/opening.j2"))
+    base = resolved_root or root.resolve()
+    if os.name == "posix":  # (Windows junctions are no symlinks to is_symlink: there, always resolve)
+        walked = base
+        for part in candidate.parts:  # no symbolic link below the resolved root: the path is inside as it is
+            walked = walked / part
+            if walked.is_symlink():
+                break
+        else:
+            return walked
     resolved = (root / candidate).resolve()
     try:
-        resolved.relative_to(root.resolve())
+        resolved.relative_to(base)
     except ValueError:
         raise UnsafePackError(Problem(f"路径“{relative}”经符号链接指向了包外", display_path(root / MANIFEST),
                                       hint="模板包里不能有指向包外的符号链接")) from None

@@ -210,12 +210,20 @@ class ProseEngine:
 
         self.env.bytecode_cache = template_code_cache(f"{pack.name}\0{pack.version}\0{pack.root}")
         self._compiled: dict[str, Template] = {}
+        self._sources: dict[str, str] = {}
         # Rendered spans by (template, the exact values it reads): in a batch, problems, causes and
         # intros come out the same for many units, so each distinct input is rendered once.
         self._dependencies: dict[str, _Dependencies | None] = {}
         self._rendered: dict[tuple[Any, ...], tuple[Span, ...]] = {}
 
     def _read(self, relative: str) -> str:
+        """A template file's text (read once: compiling and analysing both need it)."""
+        text = self._sources.get(relative)
+        if text is None:
+            text = self._sources[relative] = self._read_file(relative)
+        return text
+
+    def _read_file(self, relative: str) -> str:
         from .yamlsource import decode_text
 
         path = self.pack.path(relative)
