@@ -28,8 +28,8 @@ from .errors import PackError, Problem, UnsafePackError, display_path
 from .model import XML_INVALID, Document
 from .sandbox import PackSandbox, compile_cached, render_limited
 
-__all__ = ["DraftInfo", "EntryBuilder", "WordTemplate", "ZipEntry", "check_docx_safety", "read_draft_info", "template_style_ids",
-           "zip_bytes", "zip_entry"]
+__all__ = ["DraftInfo", "EntryBuilder", "WordTemplate", "ZipEntry", "check_docx_safety", "core_properties_xml",
+           "custom_properties_xml", "read_draft_info", "template_style_ids", "xml_attribute", "zip_bytes", "zip_entry"]
 
 MAX_ENTRIES = 500
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
@@ -46,9 +46,9 @@ def xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _attribute(text: str) -> str:
-    """Text for a double-quoted XML attribute value."""
-    return xml_text(text).replace('"', "&quot;")
+def xml_attribute(text: str) -> str:
+    """Any text as a quoted XML attribute value (either quote)."""
+    return xml_text(text).replace('"', "&quot;").replace("'", "&apos;")
 
 
 def xml_text(text: str) -> str:
@@ -240,14 +240,14 @@ class WordTemplate:
         self.shown = shown or display_path(path)
         self.styles = dict(styles)
         # The opening tags of a paragraph per role and of a run per span kind, made once.
-        self._paragraph_start = {role: f'<w:p><w:pPr><w:pStyle w:val="{_attribute(style)}"/></w:pPr>'
+        self._paragraph_start = {role: f'<w:p><w:pPr><w:pStyle w:val="{xml_attribute(style)}"/></w:pPr>'
                                  for role, style in self.styles.items()}
         text_start = '<w:t xml:space="preserve">'
         self._run_start = {"text": f"<w:r>{text_start}"}
         for kind in ("placeholder", "lead2", "lead3"):
             if kind in self.styles:
                 highlight = '<w:highlight w:val="yellow"/>' if kind == "placeholder" else ""
-                self._run_start[kind] = (f'<w:r><w:rPr><w:rStyle w:val="{_attribute(self.styles[kind])}"/>{highlight}'
+                self._run_start[kind] = (f'<w:r><w:rPr><w:rStyle w:val="{xml_attribute(self.styles[kind])}"/>{highlight}'
                                          f"</w:rPr>{text_start}")
         if path.suffix.lower() in (".docm", ".dotm"):
             raise UnsafePackError(Problem("Word 模板是启用宏的文档", self.shown, hint="请另存为普通的 .docx"))
@@ -341,8 +341,9 @@ class WordTemplate:
             rendered[name] = data
         print_ = fingerprint(rendered["word/document.xml"])
         props = {**properties, "reportgen.fingerprint": print_}
-        rendered[CUSTOM_PROPS] = _custom_xml(props)
-        rendered[CORE_PROPS] = _core_xml(document.title, str(meta.get("name") or meta.get("unit") or ""), created)
+        rendered[CUSTOM_PROPS] = custom_properties_xml(sorted(props.items()))
+        creator = str(meta.get("name") or meta.get("unit") or "")
+        rendered[CORE_PROPS] = core_properties_xml(document.title, creator, "reportgen", created, created)
         # Per-draft parts are deflated at level 1: a third of the time of the default, ~5 % larger.
         entries = [self._static[name] if name in self._static else zip_entry(name, rendered.get(name, data), 1)
                    for name, data in self.parts]
@@ -425,11 +426,12 @@ def _with_custom_properties_declared(parts: list[tuple[str, bytes]]) -> list[tup
     return result
 
 
-def _custom_xml(props: Mapping[str, str]) -> bytes:
+def custom_properties_xml(properties: Iterable[tuple[str, str]]) -> bytes:
+    """docProps/custom.xml: string properties, in the order given (Word and Excel packages alike)."""
     items = "".join(
-        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{xml_escape(name)}">'
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{xml_attribute(name)}">'
         f"<vt:lpwstr>{xml_text(value)}</vt:lpwstr></property>"
-        for pid, (name, value) in enumerate(sorted(props.items()), start=2)
+        for pid, (name, value) in enumerate(properties, start=2)  # pid 0 and 1 are reserved
     )
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -439,15 +441,16 @@ def _custom_xml(props: Mapping[str, str]) -> bytes:
     ).encode()
 
 
-def _core_xml(title: str, creator: str, created: str) -> bytes:
+def core_properties_xml(title: str, creator: str, last_modified_by: str, created: str, modified: str) -> bytes:
+    """docProps/core.xml; ``created`` and ``modified`` as W3CDTF text ("2026-01-15T00:00:00Z")."""
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
         f"<dc:title>{xml_text(title)}</dc:title><dc:creator>{xml_text(creator)}</dc:creator>"
-        "<cp:lastModifiedBy>reportgen</cp:lastModifiedBy>"
+        f"<cp:lastModifiedBy>{xml_text(last_modified_by)}</cp:lastModifiedBy>"
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created>'
-        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{created}</dcterms:modified>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{modified}</dcterms:modified>'
         "</cp:coreProperties>"
     ).encode()

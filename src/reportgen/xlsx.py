@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .model import XML_INVALID
-from .word import xml_escape, xml_text
+from .word import core_properties_xml, custom_properties_xml, xml_attribute, xml_escape, xml_text
 
 __all__ = ["MAX_CELL_CHARS", "Properties", "Sheet", "column_letter", "xlsx_parts", "xlsx_pieces"]
 
@@ -89,8 +89,10 @@ def xlsx_pieces(sheet: Sheet, properties: Properties) -> list[tuple[str, Iterabl
         ("[Content_Types].xml", (_content_types(),)),
         ("_rels/.rels", (_package_rels(),)),
         ("docProps/app.xml", (_app_xml(properties),)),
-        ("docProps/core.xml", (_core_xml(properties),)),
-        ("docProps/custom.xml", (_custom_xml(properties),)),
+        ("docProps/core.xml", (core_properties_xml(properties.title, properties.creator, properties.last_modified_by,
+                                                   _w3cdtf(properties.created),
+                                                   _w3cdtf(properties.modified or properties.created)),)),
+        ("docProps/custom.xml", (custom_properties_xml(properties.custom),)),
         ("xl/workbook.xml", (_workbook_xml(sheet.name, f"$A$1:${last}${last_row}" if filtered else None,
                                            sheet.print_landscape and sheet.freeze[1] > 0),)),
         ("xl/_rels/workbook.xml.rels", (_workbook_rels(),)),
@@ -201,7 +203,7 @@ def _workbook_xml(name: str, filter_range: str | None, print_titles: bool) -> by
     defined = f"<definedNames>{''.join(names)}</definedNames>" if names else ""
     return (f'{_DECLARATION}<workbook xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}"><workbookPr/>'
             '<bookViews><workbookView activeTab="0"/></bookViews>'
-            f'<sheets><sheet name="{_attr(name)}" sheetId="1" r:id="rId1"/></sheets>{defined}</workbook>').encode()
+            f'<sheets><sheet name="{xml_attribute(name)}" sheetId="1" r:id="rId1"/></sheets>{defined}</workbook>').encode()
 
 
 def _workbook_rels() -> bytes:
@@ -259,35 +261,7 @@ def _app_xml(properties: Properties) -> bytes:
             f'xmlns:vt="{_VT}"><Application>{xml_text(properties.application)}</Application></Properties>').encode()
 
 
-def _core_xml(properties: Properties) -> bytes:
-    created = _w3cdtf(properties.created)
-    modified = _w3cdtf(properties.modified or properties.created)
-    return (
-        f'{_DECLARATION}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
-        'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{xml_text(properties.title)}</dc:title><dc:creator>{xml_text(properties.creator)}</dc:creator>"
-        f"<cp:lastModifiedBy>{xml_text(properties.last_modified_by)}</cp:lastModifiedBy>"
-        f'<dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created>'
-        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{modified}</dcterms:modified></cp:coreProperties>'
-    ).encode()
-
-
-def _custom_xml(properties: Properties) -> bytes:
-    items = "".join(
-        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{_attr(name)}">'
-        f"<vt:lpwstr>{xml_text(value)}</vt:lpwstr></property>"
-        for pid, (name, value) in enumerate(properties.custom, start=2)  # pid 0 and 1 are reserved
-    )
-    return (f'{_DECLARATION}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
-            f'xmlns:vt="{_VT}">{items}</Properties>').encode()
-
-
 def _w3cdtf(moment: dt.datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC)
     return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
-
-
-def _attr(text: str) -> str:
-    return xml_text(text).replace('"', "&quot;").replace("'", "&apos;")
