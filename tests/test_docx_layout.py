@@ -8,7 +8,7 @@ in millimetres; East Asian fonts are read from ``w:rFonts/@w:eastAsia``.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +56,7 @@ class StyleSheet:
         yield self.default_rpr
 
     def run_attr(self, paragraph_style: str | None, tag: str, attr: str, run: Any = None) -> str | None:
-        for rpr in self._rprs(paragraph_style, run):
-            if rpr is None:
-                continue
-            element = rpr.find(f"{W}{tag}")
-            if element is not None and element.get(f"{W}{attr}") is not None:
-                return str(element.get(f"{W}{attr}"))
-        return None
+        return _first_attr(self._rprs(paragraph_style, run), tag, attr)
 
     def size_pt(self, paragraph_style: str | None, run: Any = None) -> float | None:
         half = self.run_attr(paragraph_style, "sz", "val", run)
@@ -73,13 +67,16 @@ class StyleSheet:
 
     def para_attr(self, paragraph_style: str | None, tag: str, attr: str, direct: Any = None) -> str | None:
         pprs = [direct] + [s.find(f"{W}pPr") for s in self.chain(paragraph_style or self.default_paragraph)]
-        for ppr in [*pprs, self.default_ppr]:
-            if ppr is None:
-                continue
-            element = ppr.find(f"{W}{tag}")
-            if element is not None and element.get(f"{W}{attr}") is not None:
-                return str(element.get(f"{W}{attr}"))
-        return None
+        return _first_attr([*pprs, self.default_ppr], tag, attr)
+
+
+def _first_attr(properties: Iterable[Any], tag: str, attr: str) -> str | None:
+    """``attr`` of the first ``tag`` that sets it, in property elements from the most to the least specific."""
+    for props in properties:
+        element = props.find(f"{W}{tag}") if props is not None else None
+        if element is not None and element.get(f"{W}{attr}") is not None:
+            return str(element.get(f"{W}{attr}"))
+    return None
 
 
 @pytest.fixture(scope="module", params=builtin_pack_names())
