@@ -252,12 +252,7 @@ _PACK_DIRS: dict[Path, tuple[ResolvedPath, ...]] = {}
 
 def _error_text(exc: ReportgenError, limit: int = 10) -> str:
     """The message of a failed profile, its first ``limit`` problems (a batch lists many files)."""
-    if len(exc.problems) <= limit:
-        return str(exc)
-    total = len(exc.problems)
-    text = str(ReportgenError(exc.problems[:limit], title=exc.title))
-    text = text.replace(f"（共 {limit} 处）", f"（共 {total} 处，下面列出前 {limit} 处）", 1)
-    return text + f"\n  ……其余 {total - limit} 处没有列出；用 reportgen check 查看这个资料文件"
+    return exc.render(limit, "用 reportgen check 查看这个资料文件")
 
 
 def _brief(exc: ReportgenError) -> str:

@@ -95,13 +95,9 @@ def _fail(exc: Exception) -> None:
     from .errors import ReportgenError
     from .yamlsource import MAX_SHOWN_PROBLEMS
 
-    text = str(exc)
-    if isinstance(exc, ReportgenError) and len(exc.problems) > MAX_SHOWN_PROBLEMS:
-        # A file that is wrong everywhere (60,000 unknown keys): list the first ones, not a flood.
-        total, shown = len(exc.problems), MAX_SHOWN_PROBLEMS
-        text = str(ReportgenError(exc.problems[:shown], title=exc.title))
-        text = text.replace(f"（共 {shown} 处）", f"（共 {total} 处，下面列出前 {shown} 处）", 1)
-        text += f"\n  ……其余 {total - shown} 处没有列出；先改正上面这些，再运行 reportgen check"
+    # A file that is wrong everywhere (60,000 unknown keys): list the first ones, not a flood.
+    text = (exc.render(MAX_SHOWN_PROBLEMS, "先改正上面这些，再运行 reportgen check") if isinstance(exc, ReportgenError)
+            else str(exc))
     click.echo(text, err=True)
     sys.exit(1)
 

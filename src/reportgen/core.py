@@ -7,8 +7,8 @@ compiles once and renders many.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +50,6 @@ class BuildResult:
     pack: Pack
     profile: Profile
     backup: Path | None = None
-    summary: Mapping[str, str] = field(default_factory=dict)
 
 
 class DraftMaker:
@@ -228,8 +227,7 @@ def write_draft(profile_path: Path, profile: Profile, pack: Pack, target: Path, 
     data = maker.docx(profile, document) if fmt == "docx" else maker.markdown(profile, document)
     backup = guard_target(target, force=force, protected=protected, suffix=f".{fmt}")
     (write or write_atomically)(target, data)
-    summary = {spec.key: str(profile.facts.get(spec.key, "")) for spec in pack.facts if spec.summary}
-    return BuildResult(target, document.han_count(), missing_facts(document), pack, profile, backup, summary)
+    return BuildResult(target, document.han_count(), missing_facts(document), pack, profile, backup)
 
 
 def init(path: Path, pack_request: str | None = None, *, force: bool = False) -> tuple[Path, Pack]:

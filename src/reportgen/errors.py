@@ -73,11 +73,18 @@ class ReportgenError(Exception):
             self.title = title
         super().__init__(self.render())
 
-    def render(self) -> str:
+    def render(self, limit: int | None = None, rest: str = "") -> str:
+        """The message; with ``limit``, only the first ``limit`` problems and a line saying how many are
+        left out, ending with ``rest`` (what to do about them)."""
         if len(self.problems) == 1 and not self.problems[0].file:
             return self.problems[0].render()
-        lines = [f"{self.title}（共 {len(self.problems)} 处）："]
-        lines += [f"  {p.render()}".replace("\n", "\n  ") for p in self.problems]
+        total = len(self.problems)
+        shown = self.problems if limit is None else self.problems[:limit]
+        count = f"共 {total} 处" if len(shown) == total else f"共 {total} 处，下面列出前 {len(shown)} 处"
+        lines = [f"{self.title}（{count}）："]
+        lines += [f"  {p.render()}".replace("\n", "\n  ") for p in shown]
+        if len(shown) < total:
+            lines.append(f"  ……其余 {total - len(shown)} 处没有列出；{rest}")
         return "\n".join(lines)
 
 
