@@ -123,45 +123,51 @@ def fact_value(spec: FactSpec, raw: Any) -> Value:
     return Value(key, spec.label, bare + unit, raw, bare)
 
 
-class FactsView:
-    def __init__(self, pack: Pack, facts: Mapping[str, Any]) -> None:
-        self._specs = pack.fact_specs
-        self._facts = facts
-        self._values: dict[str, Value] = {}  # made on first use: a draft uses only some facts
+class _ValueView:
+    """What a template reads as ``f.x`` or ``meta.x``: a Value per name, made on first use (a draft
+    reads only some of them)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Value] = {}
 
     def __getattr__(self, name: str) -> Value:
         if name.startswith("_"):
             raise AttributeError(name)
         value = self._values.get(name)
-        if value is not None:
-            return value
-        try:
-            spec = self._specs[name]
-        except KeyError:
-            raise UndeclaredName(Problem(f"模板用了模板包没有声明的事实“{name}”",
-                                         hint="在 pack.yaml 的 facts 里声明它，或改正模板中的拼写")) from None
-        value = self._values[name] = fact_value(spec, self._facts.get(name))
+        if value is None:
+            value = self._values[name] = self._make(name)
         return value
 
+    def _make(self, name: str) -> Value:
+        raise NotImplementedError
 
-class MetaView:
+
+class FactsView(_ValueView):
+    def __init__(self, pack: Pack, facts: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._specs = pack.fact_specs
+        self._facts = facts
+
+    def _make(self, name: str) -> Value:
+        spec = self._specs.get(name)
+        if spec is None:
+            raise UndeclaredName(Problem(f"模板用了模板包没有声明的事实“{name}”",
+                                         hint="在 pack.yaml 的 facts 里声明它，或改正模板中的拼写"))
+        return fact_value(spec, self._facts.get(name))
+
+
+class MetaView(_ValueView):
     def __init__(self, meta: Meta) -> None:
+        super().__init__()
         self._meta = meta
-        self._values: dict[str, Value] = {}  # made on first use, as FactsView's
 
-    def __getattr__(self, name: str) -> Value:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        value = self._values.get(name)
-        if value is not None:
-            return value
+    def _make(self, name: str) -> Value:
         label = META_FIELDS.get(name)
         if label is None:
             raise UndeclaredName(Problem(f"模板用了不存在的基本信息“meta.{name}”",
                                          hint=f"可用的有：{'、'.join(META_FIELDS)}"))
         raw = self._meta.get(name)
-        value = self._values[name] = Value(f"meta.{name}", label, None if raw is None else str(raw), raw)
-        return value
+        return Value(f"meta.{name}", label, None if raw is None else str(raw), raw)
 
 
 class Ordinal:
