@@ -213,23 +213,26 @@ def test_progress_bar_on_a_terminal(tmp_path: Path, pack_dir: Path, capsys: pyte
 # ---------------------------------------------------------------- determinism
 
 
-_REAL_BUILD_CHUNK: list[Any] = []  # (main process id, the real build_chunk), for the stand-in below
+_REAL_BUILD_TASK: list[Any] = []  # (main process id, the real build_task), for the stand-in below
 
 
-def _dies_on_profile_u03(tasks: Any, *args: Any) -> Any:
-    """build_chunk, except that a worker process given u03 dies (as if killed for lack of memory)."""
-    main_pid, real = _REAL_BUILD_CHUNK
-    if os.getpid() != main_pid and any(t.profile.endswith("u03.yaml") for t in tasks):
+def _dies_on_profile_u03(task: Any, *args: Any) -> Any:
+    """build_task, except that a worker process given u03 dies (as if killed for lack of memory)."""
+    main_pid, real = _REAL_BUILD_TASK
+    if os.getpid() != main_pid and task.profile.endswith("u03.yaml"):
         os._exit(1)
-    return real(tasks, *args)
+    return real(task, *args)
 
 
-def test_a_worker_that_dies_fails_only_its_groups(tmp_path: Path, pack_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "pool"])
+def test_a_worker_that_dies_fails_only_its_groups(tmp_path: Path, pack_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  forked: bool) -> None:
     from reportgen import batch
 
     make_profiles(tmp_path / "p", pack_dir, 40)
-    _REAL_BUILD_CHUNK[:] = [os.getpid(), batch.build_chunk]
-    monkeypatch.setattr(batch, "build_chunk", _dies_on_profile_u03)
+    _REAL_BUILD_TASK[:] = [os.getpid(), batch.build_task]
+    monkeypatch.setattr(batch, "build_task", _dies_on_profile_u03)
+    monkeypatch.setattr(batch, "FORK_WORKERS", forked)
     report = build_many([tmp_path / "p"], tmp_path / "out", jobs=2)
     failed = [item for item in report.items if not item.ok]
     assert any(item.profile.name == "u03.yaml" for item in failed)
@@ -238,7 +241,22 @@ def test_a_worker_that_dies_fails_only_its_groups(tmp_path: Path, pack_dir: Path
     built = [item for item in report.items if item.ok]
     assert len(built) + len(failed) == 40 and len(built) >= 20  # this process built the rest
     assert all((tmp_path / "out" / f"{item.profile.stem}.docx").is_file() for item in built)
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".tmp"]
     assert (tmp_path / "out" / SUMMARY_NAME).is_file()
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "pool"])
+def test_both_ways_of_running_workers_build_every_profile_once(tmp_path: Path, pack_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch, forked: bool) -> None:
+    from reportgen import batch
+
+    make_profiles(tmp_path / "p", pack_dir, 37)
+    monkeypatch.setattr(batch, "FORK_WORKERS", forked)
+    report = build_many([tmp_path / "p"], tmp_path / "out", jobs=3)
+    assert report.failed == 0
+    assert [item.profile.name for item in report.items] == [f"u{i:02d}.yaml" for i in range(37)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([f"u{i:02d}.docx" for i in range(37)]
+                                                                          + [SUMMARY_NAME])
 
 
 def test_batch_and_single_builds_are_byte_identical(tmp_path: Path, pack_dir: Path) -> None:

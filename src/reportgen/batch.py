@@ -386,15 +386,31 @@ def build_task(task: BatchTask, pack_request: str | None, fmt: str, force: bool,
                      result.han_count, len(result.missing), facts, backup=result.backup, created=_created(profile))
 
 
+class GroupBuilder:
+    """Builds groups of profiles in one process; their drafts are committed together (``commit``)."""
+
+    def __init__(self, pack_request: str | None, fmt: str, force: bool) -> None:
+        self.pack_request, self.fmt, self.force = pack_request, fmt, force
+        self.writer = GroupWriter() if GROUP_WRITES else None
+        self.built: list[tuple[BatchTask, BatchItem]] = []
+
+    def build(self, tasks: Sequence[BatchTask]) -> None:
+        self.built += [(task, build_task(task, self.pack_request, self.fmt, self.force, self.writer)) for task in tasks]
+
+    def commit(self) -> list[BatchItem]:
+        """Make the drafts built so far durable and put them in place; their records, failures included."""
+        failures = self.writer.commit() if self.writer is not None else {}
+        items = [item if item.index not in failures else
+                 _failed(task, str(failures[item.index]), _brief(failures[item.index])) for task, item in self.built]
+        self.built = []
+        return items
+
+
 def build_chunk(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, force: bool) -> list[BatchItem]:
     """Build a group of profiles (in a worker or in-process); their drafts are committed together."""
-    writer = GroupWriter() if GROUP_WRITES else None
-    items = [build_task(task, pack_request, fmt, force, writer) for task in tasks]
-    if writer is None:
-        return items
-    failures = writer.commit()
-    return [_failed(next(t for t in tasks if t.index == item.index), str(failures[item.index]),
-                    _brief(failures[item.index])) if item.index in failures else item for item in items]
+    builder = GroupBuilder(pack_request, fmt, force)
+    builder.build(tasks)
+    return builder.commit()
 
 
 def _warm(task: BatchTask, pack_request: str | None) -> None:
@@ -456,30 +472,176 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-CHUNK = 32  # drafts per group (one sync each) and most per task sent to a worker
+CHUNK = 32  # drafts committed together (one sync each), and most per task sent to a pool worker
+# Linux forks its workers (cheap: they inherit the compiled pack) and runs them itself (below);
+# elsewhere a process pool starts them (spawn).
+FORK_WORKERS = sys.platform.startswith("linux")
 
 
-def _chunks(tasks: Sequence[BatchTask], jobs: int) -> list[tuple[BatchTask, ...]]:
-    size = max(1, min(CHUNK, len(tasks) // (jobs * 8)))
+def _chunks(tasks: Sequence[BatchTask], jobs: int, per_job: int = 8, most: int = CHUNK) -> list[tuple[BatchTask, ...]]:
+    size = max(1, min(most, len(tasks) // (jobs * per_job)))
     return [tuple(tasks[i : i + size]) for i in range(0, len(tasks), size)]
+
+
+def _worker_failure(task: BatchTask, message: str) -> BatchItem:
+    return BatchItem(task.index, task.profile, error=f"{display_path(task.profile)}：{message}，请用 -j 1 重新运行",
+                     brief=message)
+
+
+_WORKER_DIED = "生成进程意外退出（可能是内存不足）"
+
+
+class _Claims:
+    """Which groups are taken, shared by forked processes: workers take from the front, this
+    process from the back.  Two counters in a temporary file under a POSIX record lock, which
+    the system releases if a process dies holding it."""
+
+    def __init__(self, fd: int, count: int) -> None:
+        self.fd = fd  # an open temporary file
+        os.pwrite(fd, (0).to_bytes(8, "little") + count.to_bytes(8, "little"), 0)  # front, back
+
+    def take(self, *, front: bool) -> int | None:
+        import fcntl
+
+        fd = self.fd
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        try:
+            raw = os.pread(fd, 16, 0)
+            first, end = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:], "little")
+            if first >= end:
+                return None
+            if front:
+                os.pwrite(fd, (first + 1).to_bytes(8, "little"), 0)
+                return first
+            os.pwrite(fd, (end - 1).to_bytes(8, "little"), 8)
+            return end - 1
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+
+
+def _send(fd: int, message: object) -> None:
+    import pickle
+
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    view = memoryview(len(data).to_bytes(4, "little") + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _forked_worker(claims: _Claims, groups: Sequence[tuple[BatchTask, ...]], fd: int, pack_request: str | None,
+                   fmt: str, force: bool) -> None:
+    """A forked worker: builds groups from the front and sends (group numbers, records) every CHUNK drafts."""
+    code = 0
+    try:
+        builder = GroupBuilder(pack_request, fmt, force)
+        held: list[int] = []
+        while (index := claims.take(front=True)) is not None:
+            builder.build(groups[index])
+            held.append(index)
+            if len(builder.built) >= CHUNK:
+                _send(fd, (held, builder.commit()))
+                held = []
+        _send(fd, (held, builder.commit()))
+    except BaseException:  # the parent reports this worker's unsent groups
+        code = 1
+    finally:
+        os._exit(code)  # never run the parent's exit handlers or flush its buffers a second time
+
+
+def _run_forked(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, force: bool, jobs: int,
+                progress: _Progress) -> list[BatchItem]:
+    """Build on ``jobs`` processes: this one and ``jobs - 1`` forked workers.
+
+    The workers take groups from the front of the list, this process from the back, so it
+    never sits idle; each process commits its drafts every CHUNK drafts (one sync), and a
+    worker then sends their records through a pipe.  A worker that dies loses only the
+    groups it had not sent; they are reported as failed.
+    """
+    import pickle
+    import select
+    import signal
+    import tempfile
+
+    _warm(tasks[0], pack_request)
+    groups = _chunks(tasks, jobs, per_job=16, most=8)  # small groups: the processes finish together
+    results: list[BatchItem] = []
+    reported: set[int] = set()
+    workers: dict[int, int] = {}  # pipe (read end) -> process id
+    received: dict[int, bytes] = {}
+
+    def done(indexes: Iterable[int], items: list[BatchItem]) -> None:
+        reported.update(indexes)
+        results.extend(items)
+        progress.update(items)
+
+    def receive(timeout: float | None) -> None:
+        readable, _, _ = select.select(list(workers), [], [], timeout)
+        for fd in readable:
+            data = os.read(fd, 1 << 16)
+            if not data:  # the worker has finished (or died)
+                os.close(fd)
+                os.waitpid(workers.pop(fd), 0)
+                received.pop(fd, None)
+                continue
+            buffer = received.get(fd, b"") + data
+            while len(buffer) >= 4 and len(buffer) >= 4 + (size := int.from_bytes(buffer[:4], "little")):
+                done(*pickle.loads(buffer[4 : 4 + size]))
+                buffer = buffer[4 + size :]
+            received[fd] = buffer
+
+    with tempfile.TemporaryFile() as counters:
+        claims = _Claims(counters.fileno(), len(groups))
+        try:
+            for _ in range(jobs - 1):
+                read_end, write_end = os.pipe()
+                try:
+                    pid = os.fork()
+                except OSError:  # no more processes allowed: the ones running do the work
+                    os.close(read_end)
+                    os.close(write_end)
+                    break
+                if pid == 0:
+                    os.close(read_end)
+                    _forked_worker(claims, groups, write_end, pack_request, fmt, force)
+                os.close(write_end)
+                workers[read_end] = pid
+            builder = GroupBuilder(pack_request, fmt, force)
+            held: list[int] = []
+            while (index := claims.take(front=False)) is not None:
+                builder.build(groups[index])
+                held.append(index)
+                if len(builder.built) >= CHUNK:
+                    done(held, builder.commit())
+                    held = []
+                if workers:
+                    receive(timeout=0)
+            done(held, builder.commit())
+            while workers:
+                receive(timeout=None)
+        finally:
+            for fd, pid in workers.items():  # interrupted: stop the workers (their temporary files go next run)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                os.close(fd)
+    for index, group in enumerate(groups):
+        if index not in reported:
+            results.extend(_worker_failure(task, _WORKER_DIED) for task in group)
+    return results
 
 
 def _run_pool(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, force: bool, jobs: int,
               progress: _Progress) -> list[BatchItem]:
-    """Build on ``jobs`` processes: this one and ``jobs - 1`` workers.
+    """Build on ``jobs`` processes where fork is not used: this one and a pool of ``jobs - 1`` workers.
 
     The workers take groups from the front of the list, this process from the back: it starts at
     once (no worker has to start up first, which is most of a small batch's time) and does not sit
     idle while the workers run.
     """
-    import multiprocessing
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
-    if context.get_start_method() == "fork":
-        _warm(tasks[0], pack_request)
     workers = jobs - 1
     chunks = deque(_chunks(tasks, jobs))
     results: list[BatchItem] = []
@@ -496,13 +658,12 @@ def _run_pool(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, fo
             try:
                 items = future.result()
             except Exception as exc:  # the worker died, or its group could not be sent: the others go on
-                message = ("生成进程意外退出（可能是内存不足）" if isinstance(exc, BrokenProcessPool)
+                message = (_WORKER_DIED if isinstance(exc, BrokenProcessPool)
                            else f"内部错误（{type(exc).__name__}：{exc}）")
-                items = [BatchItem(t.index, t.profile, error=f"{display_path(t.profile)}：{message}，"
-                                   "请用 -j 1 重新运行", brief=message) for t in chunk]
+                items = [_worker_failure(t, message) for t in chunk]
             done(items)
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=workers)
     broken = False  # a worker died: the groups it held are reported, this process builds the rest
     try:
         while chunks or pending:
@@ -548,9 +709,13 @@ def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_reque
                 results.extend(items)
                 bar.update(items)
         else:
-            results = _run_pool(tasks, pack_request, fmt, force, jobs, bar)
+            run = _run_forked if FORK_WORKERS else _run_pool
+            results = run(tasks, pack_request, fmt, force, jobs, bar)
     finally:
         bar.close()
+    lost = {item.index for item in results if item.brief == _WORKER_DIED}
+    if lost:  # a worker died: the temporary files of its drafts are of no use
+        _remove_stale_temporaries([task for task in tasks if task.index in lost])
     if GROUP_WRITES and tasks:
         os.sync()  # the last group's renames
     everything = tuple(sorted((*plan.problems, *results), key=lambda item: item.index))
