@@ -471,44 +471,58 @@ def test_a_pack_is_resolved_and_compiled_once_per_process(tmp_path: Path, pack_d
     assert len(calls) == 1
 
 
-def test_cached_template_code_is_only_reused_for_the_same_source(tmp_path: Path) -> None:
-    from reportgen.cache import template_code_cache
+def test_cached_template_code_is_only_reused_for_the_same_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen.cache import PackCache
     from reportgen.errors import UnsafePackError
     from reportgen.prose import compile_cached
     from reportgen.sandbox import PackSandbox
 
     def env() -> PackSandbox:
         sandbox = PackSandbox()
-        sandbox.bytecode_cache = template_code_cache("test-namespace")
+        sandbox.bytecode_cache = PackCache("test-namespace")
         return sandbox
 
-    assert compile_cached(env(), "t", "你好{{ name }}").render(name="甲") == "你好甲"
-    assert compile_cached(env(), "t", "你好{{ name }}").render(name="乙") == "你好乙"  # from the cache
-    assert any((Path(os.environ["REPORTGEN_CACHE"]) / "jinja").iterdir())
+    first = env()
+    assert compile_cached(first, "t", "你好{{ name }}").render(name="甲") == "你好甲"
+    cache = first.bytecode_cache
+    assert isinstance(cache, PackCache)
+    cache.save()
+    assert cache.path.is_file() and cache.path.parent == Path(os.environ["REPORTGEN_CACHE"]) / "packs"
+
+    def no_compiling(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("compiled again")
+
+    second = env()
+    monkeypatch.setattr(second, "compile", no_compiling)
+    assert compile_cached(second, "t", "你好{{ name }}").render(name="乙") == "你好乙"  # from the file
     with pytest.raises(UnsafePackError):
         compile_cached(env(), "t", "{{ name.__class__ }}")  # same name, new source: checked again
 
 
-def test_template_analysis_comes_from_the_cache_and_survives_a_damaged_entry(tmp_path: Path, pack_dir: Path) -> None:
-    """What a template reads is kept on disk (a new process needs no parse); a damaged entry is
-    analysed again, and the namespace changes with the analysing code."""
+def test_template_analysis_comes_from_the_cache_and_survives_a_damaged_file(pack_dir: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a template reads is kept on disk in the pack's cache file (a new process needs no parse);
+    a damaged file means analysing again, and the entries' kind changes with the analysing code."""
     from reportgen.cache import code_digest
     from reportgen.pack import load_pack
     from reportgen.prose import TEMPLATE_NAMES, ProseEngine, _Dependencies, template_dependencies
 
-    cache = Path(os.environ["REPORTGEN_CACHE"])
     engine = ProseEngine(load_pack(pack_dir))
     engine.compile_all()
     first = dict(engine._dependencies)
     assert any(isinstance(found, _Dependencies) and found.facts for found in first.values())
-    entries = [p for p in cache.rglob("*.txt") if p.parent.name.startswith("prose-dependencies-")]
-    namespace = "prose-dependencies-" + code_digest(template_dependencies, extra=",".join(sorted(TEMPLATE_NAMES)))
-    assert entries and all(p.parent.name == namespace for p in entries)
+    assert engine.cache.path.is_file()
+    kind = "prose-dependencies-" + code_digest(template_dependencies, extra=",".join(sorted(TEMPLATE_NAMES)))
+    assert {key[1] for key in engine.cache.entries if key[0] == "text" and key[1].startswith("prose-")} == {kind}
+
     again = ProseEngine(load_pack(pack_dir))
+    monkeypatch.setattr(again.env, "parse", lambda *args, **kwargs: pytest.fail("parsed again"))
+    monkeypatch.setattr(again.env, "compile", lambda *args, **kwargs: pytest.fail("compiled again"))
     again.compile_all()
     assert again._dependencies == first  # read back from the cache
-    for entry in entries:
-        entry.write_text("[[1], {", encoding="utf-8")
+    monkeypatch.undo()
+
+    engine.cache.path.write_bytes(b"\xe3garbage")
     damaged = ProseEngine(load_pack(pack_dir))
     damaged.compile_all()
     assert damaged._dependencies == first

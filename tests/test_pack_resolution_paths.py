@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import make_mini_pack, mini_profile, write_yaml
@@ -30,3 +32,21 @@ def test_relative_pack_folder_in_profile_is_relative_to_the_profile(tmp_path: Pa
 
 def test_full_width_pack_name_is_understood() -> None:
     assert find_pack("ｊｉｇｕａｎ").name == "jiguan"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG rule is applied by reportgen on Linux only")
+@pytest.mark.parametrize("value", [None, "", "/srv/数据", "relative/dir", "  "])
+@pytest.mark.parametrize(("kind", "variable"), [("data", "XDG_DATA_HOME"), ("cache", "XDG_CACHE_HOME")])
+def test_user_folders_are_where_platformdirs_puts_them(monkeypatch: pytest.MonkeyPatch, kind: str, variable: str,
+                                                       value: str | None) -> None:
+    import platformdirs
+
+    from reportgen.cache import user_dir
+
+    if value is None:
+        monkeypatch.delenv(variable, raising=False)
+    else:
+        monkeypatch.setenv(variable, value)
+    expected = (platformdirs.user_data_dir if kind == "data" else platformdirs.user_cache_dir)("reportgen",
+                                                                                              appauthor=False)
+    assert user_dir(kind) == Path(expected)

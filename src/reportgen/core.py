@@ -66,8 +66,13 @@ class DraftMaker:
             from .word import WordTemplate
 
             self._word = WordTemplate(self.pack.path(self.pack.word_template), self.prose.env, self.pack.styles,
-                                      shown=f"{self.pack.name}/{self.pack.word_template}")
+                                      self.prose.cache, shown=f"{self.pack.name}/{self.pack.word_template}")
+            self.save_cache()
         return self._word
+
+    def save_cache(self) -> None:
+        """Keep what was compiled or derived from the pack's templates for the next run (if anything new)."""
+        self.prose.cache.save()
 
     def document(self, profile: Profile) -> Document:
         from .sandbox import time_limit
@@ -178,7 +183,9 @@ def missing_facts(document: Document) -> tuple[MissingFact, ...]:
 
 def check(profile_path: Path, pack_request: str | None = None) -> CheckResult:
     profile, pack = load_profile(profile_path, pack_request)
-    document = draft_maker(pack).document(profile)
+    maker = draft_maker(pack)
+    document = maker.document(profile)
+    maker.save_cache()
     return CheckResult(profile, pack, document, missing_facts(document))
 
 
@@ -225,6 +232,7 @@ def write_draft(profile_path: Path, profile: Profile, pack: Pack, target: Path, 
     maker = draft_maker(pack)
     document = maker.document(profile)
     data = maker.docx(profile, document) if fmt == "docx" else maker.markdown(profile, document)
+    maker.save_cache()  # nothing to do after the first draft of a batch
     backup = guard_target(target, force=force, protected=protected, suffix=f".{fmt}")
     (write or write_atomically)(target, data)
     return BuildResult(target, document.han_count(), missing_facts(document), pack, profile, backup)

@@ -210,6 +210,7 @@ class _PackReader(FieldReader):
     def __init__(self, doc: YamlDocument, root: Path, source: str) -> None:
         super().__init__(doc)
         self.root = root
+        self.resolved_root = root.resolve()  # once: every file the manifest names is checked against it
         self.source = source
 
     def _file(self, path: tuple[str | int, ...], value: str | None) -> str | None:
@@ -218,7 +219,7 @@ class _PackReader(FieldReader):
         from .errors import UnsafePackError
 
         try:
-            target = resolve_inside(self.root, value)
+            target = resolve_inside(self.root, value, resolved_root=self.resolved_root)
         except UnsafePackError as exc:
             raise UnsafePackError([self.doc.problem(path, p.message, p.hint) for p in exc.problems]) from None
         if not target.is_file():
@@ -399,9 +400,9 @@ def reportgen_home() -> Path:
     configured = os.environ.get("REPORTGEN_HOME")
     if configured:
         return Path(configured).expanduser()
-    from platformdirs import user_data_dir
+    from .cache import user_dir
 
-    return Path(user_data_dir("reportgen", appauthor=False))
+    return user_dir("data")
 
 
 def user_packs_dir() -> Path:

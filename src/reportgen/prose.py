@@ -212,9 +212,10 @@ class ProseEngine:
         self.env = PackSandbox(FileLoader(self._read), data_views=(FactsView, MetaView))
         self.env.filters["chinese"] = chinese_filter
         # Compiled templates are kept on disk too: a cold `reportgen build` skips Jinja's compiler.
-        from .cache import template_code_cache
+        from .cache import PackCache
 
-        self.env.bytecode_cache = template_code_cache(f"{pack.name}\0{pack.version}\0{pack.root}")
+        self.cache = PackCache(f"{pack.name}\0{pack.version}\0{pack.root}")
+        self.env.bytecode_cache = self.cache
         self._compiled: dict[str, Template] = {}
         self._sources: dict[str, str] = {}
         # Rendered spans by (template, the exact values it reads): in a batch, problems, causes and
@@ -261,6 +262,7 @@ class ProseEngine:
         """Compile and analyse every template of the pack now (batch builds, before forking; ``packs check``)."""
         for file, source in iter_templates(self.pack):
             self._prepare(file, source)
+        self.cache.save()
 
     def _prepare(self, file: str, source: str | None) -> tuple[str, _Dependencies | None]:
         """The template's cache key and what it reads, compiling and analysing it the first time."""
@@ -273,15 +275,15 @@ class ProseEngine:
     def _analysed(self, text: str) -> _Dependencies | None:
         """``template_dependencies`` of a template's text, kept in the on-disk cache: a new process
         then needs neither Jinja's lexer nor a parse per template (a cold build, each batch worker)."""
-        from .cache import cached_text, code_digest
+        from .cache import code_digest
 
         def compute() -> str:
             found = template_dependencies(self.env.parse(text))
             return "null" if found is None else json.dumps([found.facts, found.meta, found.names])
 
-        namespace = "prose-dependencies-" + code_digest(template_dependencies, extra=",".join(sorted(TEMPLATE_NAMES)))
+        kind = "prose-dependencies-" + code_digest(template_dependencies, extra=",".join(sorted(TEMPLATE_NAMES)))
         try:
-            stored = json.loads(cached_text(namespace, text, compute))
+            stored = json.loads(self.cache.text(kind, text, compute))
             return None if stored is None else _Dependencies(*(tuple(str(name) for name in part) for part in stored))
         except (ValueError, TypeError):  # a damaged cache entry: analyse again
             return template_dependencies(self.env.parse(text))

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Template, nodes
 from markupsafe import Markup
@@ -27,6 +27,9 @@ from markupsafe import Markup
 from .errors import PackError, Problem, UnsafePackError, display_path
 from .model import XML_INVALID, Document
 from .sandbox import PackSandbox, compile_cached, render_limited
+
+if TYPE_CHECKING:
+    from .cache import PackCache
 
 __all__ = ["DraftInfo", "EntryBuilder", "WordTemplate", "ZipEntry", "check_docx_safety", "core_properties_xml",
            "custom_properties_xml", "read_draft_info", "template_style_ids", "xml_attribute", "zip_bytes", "zip_entry"]
@@ -235,8 +238,10 @@ def html_unescape(text: str) -> str:
 class WordTemplate:
     """A pack's Word template, read, checked and compiled once; renders many drafts."""
 
-    def __init__(self, path: Path, env: PackSandbox, styles: Mapping[str, str], shown: str | None = None) -> None:
+    def __init__(self, path: Path, env: PackSandbox, styles: Mapping[str, str], cache: PackCache,
+                 shown: str | None = None) -> None:
         self.path = path
+        self.cache = cache  # the pack's (shared with its prose)
         self.shown = shown or display_path(path)
         self.styles = dict(styles)
         # The opening tags of a paragraph per role and of a run per span kind, made once.
@@ -270,9 +275,9 @@ class WordTemplate:
             if TEMPLATED_PART.match(name):
                 text = data.decode("utf-8")
                 if "{{" in text or "{%" in text:
-                    source = _split_paragraph_lines(patch_tags(text))
+                    source = _split_paragraph_lines(patch_tags(text, cache))
                     self.templates[name] = compile_cached(env, f"{self.shown}:{name}", source)
-                    if _fixed_structure(source):
+                    if _fixed_structure(source, cache):
                         self._fixed.add(name)
         if "word/document.xml" not in self.templates or "body" not in self._document_names():
             raise PackError(Problem("Word 模板的正文里缺少“{{p body }}”标记", self.shown,
@@ -283,17 +288,15 @@ class WordTemplate:
         self._static = {name: zip_entry(name, data) for name, data in self.parts if name not in dynamic}
 
     def _document_names(self) -> set[str]:
-        from .cache import cached_text
-
         source = _split_paragraph_lines(patch_tags(
-            next(data for name, data in self.parts if name == "word/document.xml").decode("utf-8")))
+            next(data for name, data in self.parts if name == "word/document.xml").decode("utf-8"), self.cache))
 
         def compute() -> str:
             from jinja2.meta import find_undeclared_variables
 
             return "\n".join(sorted(find_undeclared_variables(PackSandbox().parse(source))))
 
-        return set(cached_text("docx-names", source, compute).split("\n"))
+        return set(self.cache.text("docx-names", source, compute).split("\n"))
 
     def missing_styles(self) -> list[str]:
         from .pack import STYLE_ROLES
@@ -350,16 +353,15 @@ class WordTemplate:
         return zip_bytes(entries), print_
 
 
-def patch_tags(xml: str) -> str:
+def patch_tags(xml: str, cache: PackCache) -> str:
     """docxtpl's clean-up of tags Word split across runs, cached on disk by content."""
-    from .cache import cached_text
 
     def compute() -> str:
         from docxtpl import DocxTemplate
 
         return str(DocxTemplate.patch_xml(None, xml))  # patch_xml does not use self
 
-    return cached_text("docxtpl-patch", xml, compute)
+    return cache.text("docxtpl-patch", xml, compute)
 
 
 def _split_paragraph_lines(xml: str) -> str:
@@ -367,12 +369,12 @@ def _split_paragraph_lines(xml: str) -> str:
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
 
 
-def _fixed_structure(source: str) -> bool:
+def _fixed_structure(source: str, cache: PackCache) -> bool:
     """Whether a Word template part renders to the same XML structure whatever the data: it only prints
     names, their attributes and literals (escaped text, or the body, which is well-formed as made), has
     no tags, filters or calls, and no comment, CDATA section or processing instruction that a value
     could end early ("--", "]]>", "?>" are not escaped).  Decided once per template text, cached."""
-    from .cache import cached_text, code_digest
+    from .cache import code_digest
 
     def compute() -> str:
         if "<!--" in source or "<![CDATA[" in source or source.find("<?", 1) != -1:
@@ -380,7 +382,7 @@ def _fixed_structure(source: str) -> bool:
         simple = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Const)
         return "1" if all(isinstance(node, simple) for node in PackSandbox().parse(source).find_all(nodes.Node)) else "0"
 
-    return cached_text("docx-fixed-structure-" + code_digest(_fixed_structure), source, compute) == "1"
+    return cache.text("docx-fixed-structure-" + code_digest(_fixed_structure), source, compute) == "1"
 
 
 def _join_paragraph_lines(xml: str) -> str:
