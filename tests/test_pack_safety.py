@@ -290,6 +290,21 @@ def test_endless_loop_is_stopped_by_the_time_limit(setup: tuple[Path, Path], tmp
     assert tree_digest(home) == before
 
 
+def test_a_time_limit_inside_another_leaves_the_outer_one_running() -> None:
+    """A draft's prose and layout run under one limit; the steps' own limits must not cancel it."""
+    import time
+
+    from reportgen.sandbox import RenderTimeout, time_limit
+
+    start = time.monotonic()
+    with pytest.raises(RenderTimeout), time_limit(0.3):
+        with time_limit(10.0):
+            pass
+        while time.monotonic() - start < 5:  # a pure-Python loop, as in a runaway template
+            pass
+    assert time.monotonic() - start < 2
+
+
 def test_refused_install_into_missing_store_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "deep" / "home"
     monkeypatch.setenv("REPORTGEN_HOME", str(home))

@@ -152,3 +152,14 @@ def check_build(profile: bytes, fmt: str) -> None:
         else:
             assert result.output.strip()
             assert _leftovers(folder, {"p.yaml"}) == set(), result.output
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789.-+:_eExXobBnNtTfFyY~<=中 ", max_size=12), st.booleans())
+def test_the_quick_tag_resolver_agrees_with_the_safe_loader(value: str, plain: bool) -> None:
+    """yamlsource._Loader answers tag questions in fewer steps; the answers must be PyYAML's own."""
+    from reportgen.yamlsource import _Loader
+
+    for kind, asked in ((yaml.ScalarNode, value), (yaml.MappingNode, None), (yaml.SequenceNode, None)):
+        implicit = (plain, not plain)
+        assert _Loader("").resolve(kind, asked, implicit) == yaml.SafeLoader("").resolve(kind, asked, implicit)

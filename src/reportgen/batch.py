@@ -745,8 +745,7 @@ def summary_columns(items: Sequence[BatchItem]) -> tuple[list[str], list[str]]:
 
 def summary_rows(items: Sequence[BatchItem], folder: Path, fact_headers: Sequence[str]) -> Iterator[list[object]]:
     """The rows of 汇总.xlsx, one per profile, made as they are written."""
-    cwd = os.getcwd()
-    base = os.path.normpath(os.path.join(cwd, folder))
+    relative = _Relative(folder)
     for item in items:
         facts = dict(item.facts)
         yield [
@@ -754,22 +753,33 @@ def summary_rows(items: Sequence[BatchItem], folder: Path, fact_headers: Sequenc
             *(facts.get(h) for h in fact_headers),
             item.missing if item.ok else None,
             item.han_count if item.ok else None,
-            _relative(item.output_file, base, cwd) if item.output_file else None,
-            _relative(item.profile_file, base, cwd),
+            relative(item.output_file) if item.output_file else None,
+            relative(item.profile_file),
             "已生成" if item.ok else "未生成",
             item.brief,
         ]
 
 
-def _relative(path: str, base: str, cwd: str) -> str:
-    """``path`` relative to the absolute folder ``base``; ``cwd`` is the working directory, looked up once."""
-    absolute = os.path.normpath(os.path.join(cwd, path))
-    if absolute.startswith(base + os.sep):
-        return absolute[len(base) + 1 :]  # the usual case, drafts inside the folder: no relpath needed
-    try:
-        return os.path.relpath(absolute, base)
-    except ValueError:  # another drive (Windows)
-        return path
+class _Relative:
+    """Paths relative to ``folder``, as the summary shows them; each other folder is worked out once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.cwd = os.getcwd()
+        self.base = os.path.normpath(os.path.join(self.cwd, folder))
+        self.folders: dict[str, str | None] = {}
+
+    def __call__(self, path: str) -> str:
+        absolute = os.path.normpath(os.path.join(self.cwd, path))
+        if absolute.startswith(self.base + os.sep):
+            return absolute[len(self.base) + 1 :]  # the usual case, drafts inside the folder
+        parent, name = os.path.split(absolute)
+        if parent not in self.folders:
+            try:
+                self.folders[parent] = os.path.relpath(parent, self.base)
+            except ValueError:  # another drive (Windows)
+                self.folders[parent] = None
+        shown = self.folders[parent]
+        return path if shown is None else name if shown == "." else os.path.join(shown, name)
 
 
 def _summary_created(items: Sequence[BatchItem]) -> Any:

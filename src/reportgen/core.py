@@ -229,9 +229,12 @@ def write_draft(profile_path: Path, profile: Profile, pack: Pack, target: Path, 
     # Refuse an unwritable or edited target before drafting; checked again just before writing.
     if precheck:
         check_target(target, force=force, protected=protected, suffix=f".{fmt}")
+    from .sandbox import time_limit
+
     maker = draft_maker(pack)
-    document = maker.document(profile)
-    data = maker.docx(profile, document) if fmt == "docx" else maker.markdown(profile, document)
+    with time_limit():  # one limit for the whole draft (the two steps' own add nothing inside it)
+        document = maker.document(profile)
+        data = maker.docx(profile, document) if fmt == "docx" else maker.markdown(profile, document)
     maker.save_cache()  # nothing to do after the first draft of a batch
     backup = guard_target(target, force=force, protected=protected, suffix=f".{fmt}")
     (write or write_atomically)(target, data)

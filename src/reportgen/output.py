@@ -118,17 +118,16 @@ def _protected_problem(target: Path, protected: Iterable[Path | ResolvedPath], *
 
 def _folder_problem(target: Path) -> Problem | None:
     """The folder the draft goes into must exist and be writable."""
-    shown = display_path(target)
     folder = target.parent
     if folder.is_dir():
         if os.name == "posix" and not os.access(folder, os.W_OK | os.X_OK):
-            return Problem("没有权限在这个文件夹里写文件", shown, hint="用 -o 换一个可以写入的位置")
+            return Problem("没有权限在这个文件夹里写文件", display_path(target), hint="用 -o 换一个可以写入的位置")
         return None
     blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
-        return Problem(f"“{display_path(blocker)}”是一个文件，不是文件夹", shown,
+        return Problem(f"“{display_path(blocker)}”是一个文件，不是文件夹", display_path(target),
                        hint="检查 -o 的路径是否写对")
-    return Problem("输出文件夹不存在", shown, hint=f"请先建立文件夹“{display_path(folder)}”，或换一个已有的文件夹")
+    return Problem("输出文件夹不存在", display_path(target), hint=f"请先建立文件夹“{display_path(folder)}”，或换一个已有的文件夹")
 
 
 def check_target(target: Path, *, force: bool, protected: Iterable[Path | ResolvedPath] = (), suffix: str | None = None) -> str:
@@ -146,7 +145,6 @@ def check_target(target: Path, *, force: bool, protected: Iterable[Path | Resolv
 
 
 def _check_target(target: Path, *, force: bool, protected: Iterable[Path | ResolvedPath], suffix: str | None) -> str:
-    shown = display_path(target)
     try:
         mode: int | None = target.stat().st_mode  # one call for several questions (batches ask thousands)
     except (FileNotFoundError, NotADirectoryError):
@@ -155,21 +153,21 @@ def _check_target(target: Path, *, force: bool, protected: Iterable[Path | Resol
     if problem is not None:
         raise OutputError(problem)
     if target.suffix.lower() not in DRAFT_SUFFIXES:
-        raise OutputError(Problem("输出文件必须以 .docx 或 .md 结尾", shown, hint="例如 -o 述职报告.docx"))
+        raise OutputError(Problem("输出文件必须以 .docx 或 .md 结尾", display_path(target), hint="例如 -o 述职报告.docx"))
     if suffix is not None and target.suffix.lower() != suffix:
-        raise OutputError(Problem(f"输出文件的扩展名应为 {suffix}", shown,
+        raise OutputError(Problem(f"输出文件的扩展名应为 {suffix}", display_path(target),
                                   hint=f"例如 -o {target.stem}{suffix}，或用 --format 指定格式"))
     if mode is not None and stat.S_ISDIR(mode):
-        raise OutputError(Problem("输出位置是一个文件夹", shown, hint="用 -o 指定一个 .docx 文件名"))
+        raise OutputError(Problem("输出位置是一个文件夹", display_path(target), hint="用 -o 指定一个 .docx 文件名"))
     if mode is not None and not stat.S_ISREG(mode):
-        raise OutputError(Problem("输出位置不是普通文件", shown, hint="用 -o 指定另一个 .docx 文件名"))
+        raise OutputError(Problem("输出位置不是普通文件", display_path(target), hint="用 -o 指定另一个 .docx 文件名"))
     problem = _folder_problem(target)
     if problem is not None:
         raise OutputError(problem)
     state = "absent" if mode is None else existing_state(target)
     if state in ("edited", "foreign") and not force:
         why = "这份稿子生成后已经被修改过" if state == "edited" else "这个文件不是 reportgen 生成的"
-        raise OutputError(Problem(f"{why}，为避免丢失内容，没有覆盖它", shown,
+        raise OutputError(Problem(f"{why}，为避免丢失内容，没有覆盖它", display_path(target),
                                   hint="用 -o 另存为新文件；或加 --force 覆盖（旧文件会先备份在同一文件夹）"))
     return state
 

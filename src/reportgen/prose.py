@@ -19,7 +19,7 @@ from jinja2 import Template, nodes
 from jinja2.meta import find_undeclared_variables
 from markupsafe import Markup, escape
 
-from .errors import PackError, Problem, display_path
+from .errors import PackError, Problem
 from .model import Document, Paragraph, Span, SpanKind, placeholder_text
 from .numbering import chinese_numeral, item_label
 from .pack import CATALOGUE_FOR_SECTION, CatalogueEntry, FactSpec, Pack, SectionSpec
@@ -236,13 +236,7 @@ class ProseEngine:
         path = self.pack.path(relative)
         if not path.is_file():
             raise FileNotFoundError(relative)
-        raw = path.read_bytes()
-        if b"\x00" not in raw:  # the usual plain UTF-8: skip decode_text's display_path (two resolves)
-            try:
-                return raw.decode("utf-8").lstrip("\ufeff")
-            except UnicodeDecodeError:
-                pass
-        return decode_text(raw, display_path(path)).lstrip("\ufeff")
+        return decode_text(path.read_bytes(), path).lstrip("\ufeff")
 
     @staticmethod
     def _key(file: str, source: str | None) -> str:

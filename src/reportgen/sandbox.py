@@ -174,22 +174,32 @@ class FileLoader(BaseLoader):
             raise TemplateNotFound(template) from None
 
 
+_limit_active = False  # a time_limit is running (in the main thread)
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise RenderTimeout()
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float = RENDER_SECONDS) -> Iterator[None]:
-    """Interrupt pure-Python loops in templates after ``seconds`` (Unix main thread only)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    """Interrupt pure-Python loops in templates after ``seconds`` (Unix main thread only).
+
+    Inside a running limit it adds nothing: one draft's prose and layout share one limit.
+    """
+    global _limit_active
+    usable = (not _limit_active and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
     if not usable:
         yield
         return
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise RenderTimeout()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+    _limit_active = True
     try:
         yield
     finally:
+        _limit_active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

@@ -32,27 +32,36 @@ _BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
-    """The safe loader, remembering which tag a plain scalar resolves to.
+    """The safe loader, resolving tags with fewer steps (the C parser asks for every node).
 
-    Resolution tries a list of patterns per scalar; a batch's profiles repeat the same keys
-    and numbers, so their tags are remembered (only short ASCII scalars, and a bounded number
-    of them: a long batch's memory stays flat).  Chinese text needs no remembering: no pattern
-    starts with a Chinese character, so it resolves at once.
+    What it answers is what the safe loader's resolver answers: a collection or a quoted scalar
+    gets its default tag at once; so does a plain scalar whose first character starts none of the
+    implicit patterns (Chinese text).  Other plain scalars go through the patterns, and since a
+    batch's profiles repeat the same keys and numbers, short ASCII ones are remembered (a bounded
+    number: a long batch's memory stays flat).
     """
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0] and len(value) <= 40 and value.isascii():
-            tag = _RESOLVED.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)  # for a plain scalar: decided by the value alone
-                if len(_RESOLVED) >= 2_000:
-                    _RESOLVED.clear()
-                _RESOLVED[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)
+        if kind is not yaml.ScalarNode:
+            return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
+        if not implicit[0] or value[:1] not in _PATTERN_STARTS:
+            return _STR_TAG
+        if len(value) > 40 or not value.isascii():
+            return super().resolve(kind, value, implicit)
+        tag = _RESOLVED.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # for a plain scalar: decided by the value alone
+            if len(_RESOLVED) >= 2_000:
+                _RESOLVED.clear()
+            _RESOLVED[value] = tag
+        return tag
 
 
 _RESOLVED: dict[str, str] = {}
+# The first characters for which the safe loader has implicit patterns ("" for the empty scalar).
+_PATTERN_STARTS = frozenset(key for key in _BaseLoader.yaml_implicit_resolvers if key is not None)
+assert None not in _BaseLoader.yaml_implicit_resolvers, "a pattern for any first character: see _Loader.resolve"
+assert not _BaseLoader.yaml_path_resolvers
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -105,10 +114,13 @@ class YamlDocument:
         return Problem(message, self.file, line, column, path_text(path) or None, hint)
 
 
-def decode_text(raw: bytes, file: str) -> str:
-    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (WPS/Notepad on Chinese Windows)."""
+def decode_text(raw: bytes, file: str | Path) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (WPS/Notepad on Chinese Windows).
+
+    ``file`` names the file in messages: shown as given, or a Path shown as ``display_path`` shows it.
+    """
     if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ProfileError(Problem("这不是文本文件（含有二进制内容）", file, hint="资料文件应是用记事本或 WPS 保存的 .yaml 文本"))
+        raise ProfileError(Problem("这不是文本文件（含有二进制内容）", _shown(file), hint="资料文件应是用记事本或 WPS 保存的 .yaml 文本"))
     for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if raw.startswith(bom):
             try:
@@ -124,30 +136,32 @@ def decode_text(raw: bytes, file: str) -> str:
             raise _encoding_error(raw, utf8_error, file) from None
 
 
-def _encoding_error(raw: bytes, exc: UnicodeDecodeError, file: str) -> ProfileError:
+def _shown(file: str | Path) -> str:
+    return file if isinstance(file, str) else display_path(file)  # (a path is only shown when something is wrong)
+
+
+def _encoding_error(raw: bytes, exc: UnicodeDecodeError, file: str | Path) -> ProfileError:
     line = raw[: exc.start].count(b"\n") + 1
     return ProfileError(
-        Problem("无法识别文件的文字编码（既不是 UTF-8，也不是 GB18030）", file, line,
+        Problem("无法识别文件的文字编码（既不是 UTF-8，也不是 GB18030）", _shown(file), line,
                 hint="请用记事本“另存为”，编码选择 UTF-8")
     )
 
 
 def read_source(path: Path, *, what: str = "资料文件") -> str:
-    shown = display_path(path)
-
     def too_big(size: str) -> ProfileError:
-        return ProfileError(Problem(f"文件太大{size}，不像是{what}", shown,
+        return ProfileError(Problem(f"文件太大{size}，不像是{what}", display_path(path),
                                     hint=f"{what}一般只有几 KB；上限是 {MAX_FILE_BYTES // 1024} KB"))
 
     try:
         try:
             info = path.stat()  # one call answers all the questions below (a batch reads thousands)
         except (FileNotFoundError, NotADirectoryError):
-            raise ProfileError(Problem(f"找不到{what}", shown, hint="请检查路径和文件名是否写对")) from None
+            raise ProfileError(Problem(f"找不到{what}", display_path(path), hint="请检查路径和文件名是否写对")) from None
         if stat.S_ISDIR(info.st_mode):
-            raise ProfileError(Problem(f"这是一个文件夹，不是{what}", shown, hint="请指定文件夹里的 .yaml 文件"))
+            raise ProfileError(Problem(f"这是一个文件夹，不是{what}", display_path(path), hint="请指定文件夹里的 .yaml 文件"))
         if not stat.S_ISREG(info.st_mode):  # a device or a pipe: reading it may never end
-            raise ProfileError(Problem(f"这不是普通文件，不能作为{what}", shown, hint="请指定一个 .yaml 文本文件"))
+            raise ProfileError(Problem(f"这不是普通文件，不能作为{what}", display_path(path), hint="请指定一个 .yaml 文本文件"))
         if info.st_size > MAX_FILE_BYTES:
             raise too_big(f"（{info.st_size // 1024} KB）")
         with path.open("rb") as handle:
@@ -155,8 +169,8 @@ def read_source(path: Path, *, what: str = "资料文件") -> str:
         if len(raw) > MAX_FILE_BYTES:
             raise too_big("")
     except OSError as exc:
-        raise ProfileError(Problem(f"无法读取文件：{os_error_text(exc)}", shown)) from None
-    return decode_text(raw, shown)
+        raise ProfileError(Problem(f"无法读取文件：{os_error_text(exc)}", display_path(path))) from None
+    return decode_text(raw, path)
 
 
 def load_yaml_file(path: Path, *, what: str = "资料文件", error: type[ReportgenError] = ProfileError) -> YamlDocument:
