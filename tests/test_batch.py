@@ -499,6 +499,15 @@ def test_cached_template_code_is_only_reused_for_the_same_source(monkeypatch: py
         compile_cached(env(), "t", "{{ name.__class__ }}")  # same name, new source: checked again
 
 
+def _compile_all(engine: Any) -> None:
+    """Compile and analyse every template of the engine's pack, and keep the results on disk."""
+    from reportgen.prose import iter_templates
+
+    for file, source in iter_templates(engine.pack):
+        engine._prepare(file, source)
+    engine.cache.save()
+
+
 def test_template_analysis_comes_from_the_cache_and_survives_a_damaged_file(pack_dir: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """What a template reads is kept on disk in the pack's cache file (a new process needs no parse);
@@ -508,7 +517,7 @@ def test_template_analysis_comes_from_the_cache_and_survives_a_damaged_file(pack
     from reportgen.prose import TEMPLATE_NAMES, ProseEngine, _Dependencies, template_dependencies
 
     engine = ProseEngine(load_pack(pack_dir))
-    engine.compile_all()
+    _compile_all(engine)
     first = dict(engine._dependencies)
     assert any(isinstance(found, _Dependencies) and found.facts for found in first.values())
     assert engine.cache.path.is_file()
@@ -518,13 +527,13 @@ def test_template_analysis_comes_from_the_cache_and_survives_a_damaged_file(pack
     again = ProseEngine(load_pack(pack_dir))
     monkeypatch.setattr(again.env, "parse", lambda *args, **kwargs: pytest.fail("parsed again"))
     monkeypatch.setattr(again.env, "compile", lambda *args, **kwargs: pytest.fail("compiled again"))
-    again.compile_all()
+    _compile_all(again)
     assert again._dependencies == first  # read back from the cache
     monkeypatch.undo()
 
     engine.cache.path.write_bytes(b"\xe3garbage")
     damaged = ProseEngine(load_pack(pack_dir))
-    damaged.compile_all()
+    _compile_all(damaged)
     assert damaged._dependencies == first
     assert code_digest(template_dependencies) != code_digest(lambda ast: None)
 

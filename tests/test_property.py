@@ -163,3 +163,16 @@ def test_the_quick_tag_resolver_agrees_with_the_safe_loader(value: str, plain: b
     for kind, asked in ((yaml.ScalarNode, value), (yaml.MappingNode, None), (yaml.SequenceNode, None)):
         implicit = (plain, not plain)
         assert _Loader("").resolve(kind, asked, implicit) == yaml.SafeLoader("").resolve(kind, asked, implicit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.one_of(
+    st.characters(min_codepoint=0x3300, max_codepoint=0x4E10),  # around CJK Extension A and the hexagrams
+    st.characters(min_codepoint=0x9FF0, max_codepoint=0xFB10),
+    st.sampled_from("党建工作，。、“”（）：；0123456789abc 　\n😀𠀀\ud800"))))
+def test_han_characters_are_counted_as_the_character_class_says(text: str) -> None:
+    import re
+
+    from reportgen.model import HAN_CHARS, count_han
+
+    assert count_han(text) == len(re.findall(f"[{HAN_CHARS}]", text))

@@ -413,26 +413,6 @@ def build_chunk(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, 
     return builder.commit()
 
 
-def _warm(task: BatchTask, pack_request: str | None) -> None:
-    """Resolve and compile the first profile's pack before forking, so workers inherit it compiled."""
-    try:
-        from .core import _requested_pack, draft_maker
-        from .pack import find_pack
-        from .profile import load_profile_document
-
-        path = Path(task.profile)
-        doc, _ = load_profile_document(path)
-        request = pack_request or _requested_pack(doc)
-        pack = _PACKS.get((request, path.parent))
-        if pack is None:
-            pack = _PACKS[(request, path.parent)] = find_pack(request, profile_dir=path.parent)
-        maker = draft_maker(pack)
-        maker.prose.compile_all()
-        _ = maker.word
-    except Exception:  # the worker will report it properly for that profile
-        pass
-
-
 # ---------------------------------------------------------------- running
 
 
@@ -555,14 +535,15 @@ def _run_forked(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, 
     The workers take groups from the front of the list, this process from the back, so it
     never sits idle; each process commits its drafts every CHUNK drafts (one sync), and a
     worker then sends their records through a pipe.  A worker that dies loses only the
-    groups it had not sent; they are reported as failed.
+    groups it had not sent; they are reported as failed.  Workers are forked before the pack
+    is loaded: each process loads it and compiles the templates it uses at the same time,
+    rather than the workers waiting for this process to compile them all.
     """
     import pickle
     import select
     import signal
     import tempfile
 
-    _warm(tasks[0], pack_request)
     groups = _chunks(tasks, jobs, per_job=16, most=8)  # small groups: the processes finish together
     results: list[BatchItem] = []
     reported: set[int] = set()

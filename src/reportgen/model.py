@@ -26,11 +26,23 @@ def placeholder_text(label: str) -> str:
     return f"【待补充：{label}】"
 
 
-_HAN_RUNS = re.compile(f"[{HAN_CHARS}]+")
+# Every UTF-16 code unit whose high byte is 0x34-0x9F or 0xF9-0xFA lies in HAN_CHARS, except
+# U+4DC0-U+4DFF (Yijing hexagram symbols, after CJK Extension A ends at U+4DBF); surrogates
+# (D8-DF) are not counted, as HAN_CHARS holds no supplementary characters.
+_NOT_HAN_HIGH_BYTES = bytes(b for b in range(256) if not (0x34 <= b <= 0x9F or 0xF9 <= b <= 0xFA))
 
 
 def count_han(text: str) -> int:
-    return sum(map(len, _HAN_RUNS.findall(text)))  # runs, not single characters: 4x faster on a draft
+    """How many characters of ``text`` are in HAN_CHARS.
+
+    Counted on the high bytes of its UTF-16 code units, in three C passes: a draft is counted
+    for every build, and a regular expression takes ten times as long over thousands of characters.
+    """
+    high = text.encode("utf-16-le", "surrogatepass")[1::2]
+    count = len(high.translate(None, _NOT_HAN_HIGH_BYTES))
+    if 0x4D in high:  # rare: U+4D00-U+4DFF, where the hexagram symbols are not Han
+        count -= sum(1 for char in text if "\u4dc0" <= char <= "\u4dff")
+    return count
 
 
 @dataclass(frozen=True)

@@ -252,12 +252,6 @@ class ProseEngine:
             self._compiled[cache_key] = compiled
         return compiled
 
-    def compile_all(self) -> None:
-        """Compile and analyse every template of the pack now (batch builds, before forking; ``packs check``)."""
-        for file, source in iter_templates(self.pack):
-            self._prepare(file, source)
-        self.cache.save()
-
     def _prepare(self, file: str, source: str | None) -> tuple[str, _Dependencies | None]:
         """The template's cache key and what it reads, compiling and analysing it the first time."""
         cache_key = self._key(file, source)
@@ -577,7 +571,7 @@ def template_variable_problems(engine: ProseEngine) -> list[Problem]:
         shown = f"{engine.pack.name}/pack.yaml（{file}）" if source is not None else file
         try:
             ast = engine.env.parse(text)
-        except Exception:  # syntax errors are reported by compile_all
+        except Exception:  # syntax errors are reported when it is compiled (packs check does that first)
             continue
         for name in sorted(find_undeclared_variables(ast) - TEMPLATE_NAMES):
             problems.append(Problem(f"模板用了未声明的变量“{name}”", shown,
