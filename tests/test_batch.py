@@ -259,6 +259,31 @@ def test_both_ways_of_running_workers_build_every_profile_once(tmp_path: Path, p
                                                                           + [SUMMARY_NAME])
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="drafts are committed in groups on Linux")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_draft_that_cannot_be_put_in_place_is_reported_and_the_others_are(tmp_path: Path, pack_dir: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch,
+                                                                             jobs: int) -> None:
+    """Groups of drafts are synced in a background thread while the next group is built; a rename that
+    fails there (u05 in the first group, u40 in the second) fails that profile only."""
+    make_profiles(tmp_path / "p", pack_dir, 70)
+    real_replace = os.replace
+
+    def replace(source: Any, target: Any) -> None:
+        if os.path.basename(target) in ("u05.docx", "u40.docx"):
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    report = build_many([tmp_path / "p"], tmp_path / "out", jobs=jobs)
+    failed = {item.profile.name: item for item in report.items if not item.ok}
+    assert sorted(failed) == ["u05.yaml", "u40.yaml"]
+    assert (failed["u05.yaml"].brief or "").endswith("u05.docx：没有权限写入这个位置，或文件正在 Word/WPS 中打开")
+    assert failed["u05.yaml"].unit == UNITS[5]
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted([f"u{i:02d}.docx" for i in range(70) if i not in (5, 40)] + [SUMMARY_NAME])
+
+
 def test_batch_and_single_builds_are_byte_identical(tmp_path: Path, pack_dir: Path) -> None:
     from reportgen.core import build
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -314,9 +315,9 @@ class GroupWriter:
     """Writes a group of drafts with one sync instead of one per file.
 
     Each draft goes to a temporary file beside its target (named as ``write_atomically``
-    names it); ``commit`` makes them all durable with one ``os.sync()`` and only then renames
-    them into place, so not even a power cut leaves a half-written file under a final name.
-    A process killed before ``commit`` leaves only temporary files, removed by the next run.
+    names it); ``commit_drafts`` makes them all durable with one ``os.sync()`` and only then
+    renames them into place, so not even a power cut leaves a half-written file under a final
+    name.  A process killed before that leaves only temporary files, removed by the next run.
     """
 
     def __init__(self) -> None:
@@ -338,21 +339,25 @@ class GroupWriter:
             raise OutputError(write_problem(target, exc)) from None
         self.pending.append((self.index, tmp, target))
 
-    def commit(self) -> dict[int, OutputError]:
-        """Sync, then rename every pending draft into place; returns the failures by task index."""
-        failures: dict[int, OutputError] = {}
-        if not self.pending:
-            return failures
-        os.sync()
-        for index, tmp, target in self.pending:
-            try:
-                os.replace(tmp, target)
-            except OSError as exc:
-                failures[index] = OutputError(write_problem(target, exc))
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-        self.pending.clear()
+    def take_pending(self) -> list[tuple[int, str, Path]]:
+        pending, self.pending = self.pending, []
+        return pending
+
+
+def commit_drafts(pending: Sequence[tuple[int, str, Path]]) -> dict[int, OutputError]:
+    """Sync, then rename every pending draft into place; returns the failures by task index."""
+    failures: dict[int, OutputError] = {}
+    if not pending:
         return failures
+    os.sync()
+    for index, tmp, target in pending:
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            failures[index] = OutputError(write_problem(target, exc))
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return failures
 
 
 # Linux's sync() returns once the data is on disk; elsewhere each draft goes through write_atomically (fsync each).
@@ -387,27 +392,51 @@ def build_task(task: BatchTask, pack_request: str | None, fmt: str, force: bool,
 
 
 class GroupBuilder:
-    """Builds groups of profiles in one process; their drafts are committed together (``commit``)."""
+    """Builds groups of profiles in one process; their drafts are committed together.
+
+    ``commit(background=True)`` lets a thread wait for the sync while this one builds on (the
+    sync waits on the disk, not the processor); its records come with the next call.
+    """
 
     def __init__(self, pack_request: str | None, fmt: str, force: bool) -> None:
         self.pack_request, self.fmt, self.force = pack_request, fmt, force
         self.writer = GroupWriter() if GROUP_WRITES else None
         self.built: list[tuple[BatchTask, BatchItem]] = []
+        self._committing: tuple[threading.Thread, list[tuple[BatchTask, BatchItem]], dict[int, OutputError]] | None = None
 
     def build(self, tasks: Sequence[BatchTask]) -> None:
         self.built += [(task, build_task(task, self.pack_request, self.fmt, self.force, self.writer)) for task in tasks]
 
-    def commit(self) -> list[BatchItem]:
-        """Make the drafts built so far durable and put them in place; their records, failures included."""
-        failures = self.writer.commit() if self.writer is not None else {}
-        items = [item if item.index not in failures else
-                 _failed(task, str(failures[item.index]), _brief(failures[item.index])) for task, item in self.built]
-        self.built = []
-        return items
+    def commit(self, *, background: bool = False) -> list[BatchItem]:
+        """Make the drafts built so far durable and put them in place; returns the records that are
+        final now, failures included (with ``background``: those of the group committed before)."""
+        items = self._finish_background()
+        built, self.built = self.built, []
+        pending = self.writer.take_pending() if self.writer is not None else []
+        if background and pending:
+            failures: dict[int, OutputError] = {}
+            thread = threading.Thread(target=lambda: failures.update(commit_drafts(pending)), daemon=True)
+            thread.start()
+            self._committing = (thread, built, failures)
+            return items
+        return items + _with_failures(built, commit_drafts(pending))
+
+    def _finish_background(self) -> list[BatchItem]:
+        if self._committing is None:
+            return []
+        thread, built, failures = self._committing
+        thread.join()
+        self._committing = None
+        return _with_failures(built, failures)
+
+
+def _with_failures(built: Sequence[tuple[BatchTask, BatchItem]], failures: Mapping[int, OutputError]) -> list[BatchItem]:
+    return [item if item.index not in failures else _failed(task, str(failures[item.index]), _brief(failures[item.index]))
+            for task, item in built]
 
 
 def build_chunk(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, force: bool) -> list[BatchItem]:
-    """Build a group of profiles (in a worker or in-process); their drafts are committed together."""
+    """Build a group of profiles (in a pool worker); their drafts are committed together."""
     builder = GroupBuilder(pack_request, fmt, force)
     builder.build(tasks)
     return builder.commit()
@@ -515,13 +544,14 @@ def _forked_worker(claims: _Claims, groups: Sequence[tuple[BatchTask, ...]], fd:
     try:
         builder = GroupBuilder(pack_request, fmt, force)
         held: list[int] = []
+        sent: list[int] = []  # the groups committed in the background, sent with their records next time
         while (index := claims.take(front=True)) is not None:
             builder.build(groups[index])
             held.append(index)
             if len(builder.built) >= CHUNK:
-                _send(fd, (held, builder.commit()))
-                held = []
-        _send(fd, (held, builder.commit()))
+                _send(fd, (sent, builder.commit(background=True)))
+                sent, held = held, []
+        _send(fd, (sent + held, builder.commit()))
     except BaseException:  # the parent reports this worker's unsent groups
         code = 1
     finally:
@@ -588,15 +618,16 @@ def _run_forked(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, 
                 workers[read_end] = pid
             builder = GroupBuilder(pack_request, fmt, force)
             held: list[int] = []
+            committing: list[int] = []
             while (index := claims.take(front=False)) is not None:
                 builder.build(groups[index])
                 held.append(index)
                 if len(builder.built) >= CHUNK:
-                    done(held, builder.commit())
-                    held = []
+                    done(committing, builder.commit(background=True))
+                    committing, held = held, []
                 if workers:
                     receive(timeout=0)
-            done(held, builder.commit())
+            done(committing + held, builder.commit())
             while workers:
                 receive(timeout=None)
         finally:
@@ -685,8 +716,10 @@ def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_reque
     try:
         if jobs == 1:
             results = []
+            builder = GroupBuilder(pack_request, fmt, force)
             for start in range(0, len(tasks), CHUNK):
-                items = build_chunk(tasks[start : start + CHUNK], pack_request, fmt, force)
+                builder.build(tasks[start : start + CHUNK])
+                items = builder.commit(background=start + CHUNK < len(tasks))
                 results.extend(items)
                 bar.update(items)
         else:
