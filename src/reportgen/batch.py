@@ -730,8 +730,10 @@ def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_reque
     lost = {item.index for item in results if item.brief == _WORKER_DIED}
     if lost:  # a worker died: the temporary files of its drafts are of no use
         _remove_stale_temporaries([task for task in tasks if task.index in lost])
-    if GROUP_WRITES and tasks:
-        os.sync()  # the last group's renames
+    # The last group's renames are made durable while the summary is made (the sync waits on the disk).
+    syncing = threading.Thread(target=os.sync, daemon=True) if GROUP_WRITES and tasks else None
+    if syncing is not None:
+        syncing.start()
     everything = tuple(sorted((*plan.problems, *results), key=lambda item: item.index))
     summary: Path | None = summary_path
     summary_error: str | None = None
@@ -740,6 +742,9 @@ def build_many(inputs: Sequence[Path], output: Path | None = None, *, pack_reque
         backup = write_summary(everything, summary_path, force=force)
     except ReportgenError as exc:
         summary, summary_error = None, str(exc)
+    finally:
+        if syncing is not None:
+            syncing.join()
     return BatchReport(everything, plan.output_dir, summary, summary_error, backup)
 
 
