@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -482,7 +482,7 @@ def default_jobs() -> int:
 
 
 CHUNK = 32  # drafts committed together (one sync each), and most per task sent to a pool worker
-# Linux forks its workers (cheap: they inherit the compiled pack) and runs them itself (below);
+# Linux forks its workers (cheap, and no process pool to import) and runs them itself (below);
 # elsewhere a process pool starts them (spawn).
 FORK_WORKERS = sys.platform.startswith("linux")
 
@@ -537,21 +537,30 @@ def _send(fd: int, message: object) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _build_claimed(claims: _Claims, groups: Sequence[tuple[BatchTask, ...]], builder: GroupBuilder, *, front: bool,
+                   report: Callable[[list[int], list[BatchItem]], None], between: Callable[[], None] = lambda: None) -> None:
+    """Build the groups this process claims until none are left; ``report`` gets (group numbers,
+    their final records) every CHUNK drafts and at the end.  Each group of drafts is committed in
+    the background while the next is built, so its records are reported one call later."""
+    held: list[int] = []  # built, not yet committed
+    committing: list[int] = []  # being committed in the background
+    while (index := claims.take(front=front)) is not None:
+        builder.build(groups[index])
+        held.append(index)
+        if len(builder.built) >= CHUNK:
+            report(committing, builder.commit(background=True))
+            committing, held = held, []
+        between()
+    report(committing + held, builder.commit())
+
+
 def _forked_worker(claims: _Claims, groups: Sequence[tuple[BatchTask, ...]], fd: int, pack_request: str | None,
                    fmt: str, force: bool) -> None:
     """A forked worker: builds groups from the front and sends (group numbers, records) every CHUNK drafts."""
     code = 0
     try:
-        builder = GroupBuilder(pack_request, fmt, force)
-        held: list[int] = []
-        sent: list[int] = []  # the groups committed in the background, sent with their records next time
-        while (index := claims.take(front=True)) is not None:
-            builder.build(groups[index])
-            held.append(index)
-            if len(builder.built) >= CHUNK:
-                _send(fd, (sent, builder.commit(background=True)))
-                sent, held = held, []
-        _send(fd, (sent + held, builder.commit()))
+        _build_claimed(claims, groups, GroupBuilder(pack_request, fmt, force), front=True,
+                       report=lambda indexes, items: _send(fd, (indexes, items)))
     except BaseException:  # the parent reports this worker's unsent groups
         code = 1
     finally:
@@ -616,18 +625,8 @@ def _run_forked(tasks: Sequence[BatchTask], pack_request: str | None, fmt: str, 
                     _forked_worker(claims, groups, write_end, pack_request, fmt, force)
                 os.close(write_end)
                 workers[read_end] = pid
-            builder = GroupBuilder(pack_request, fmt, force)
-            held: list[int] = []
-            committing: list[int] = []
-            while (index := claims.take(front=False)) is not None:
-                builder.build(groups[index])
-                held.append(index)
-                if len(builder.built) >= CHUNK:
-                    done(committing, builder.commit(background=True))
-                    committing, held = held, []
-                if workers:
-                    receive(timeout=0)
-            done(committing + held, builder.commit())
+            _build_claimed(claims, groups, GroupBuilder(pack_request, fmt, force), front=False, report=done,
+                           between=lambda: receive(timeout=0) if workers else None)
             while workers:
                 receive(timeout=None)
         finally:
