@@ -124,15 +124,11 @@ def syntax_error_text(jinja_message: str) -> tuple[str, str]:
     return jinja_message, "检查 {{ }} 和 {% %} 是否成对、拼写是否正确"
 
 
-def compile_checked(env: PackSandbox, file: str, *, source: str | None = None) -> Template:
-    """Load a pack template (by path, or from ``source`` for inline ones) without running it.
-
-    Syntax errors and unsafe constructs (see ``PackSandbox._parse``) are reported with file and line.
-    """
+@contextlib.contextmanager
+def _as_pack_errors(file: str) -> Iterator[None]:
+    """Jinja's syntax errors, a missing template and unsafe constructs as pack errors naming ``file``."""
     try:
-        if source is None:
-            return env.get_template(file)
-        return env.from_string(source)
+        yield
     except TemplateSyntaxError as exc:
         message, hint = syntax_error_text(exc.message or "")
         raise PackError(Problem(f"模板语法错误：{message}", file, exc.lineno, hint=hint)) from None
@@ -140,6 +136,17 @@ def compile_checked(env: PackSandbox, file: str, *, source: str | None = None) -
         raise PackError(Problem(f"找不到模板文件“{exc.name}”", file)) from None
     except UnsafePackError as exc:
         raise UnsafePackError([Problem(p.message, file, p.line, hint=p.hint) for p in exc.problems]) from None
+
+
+def compile_checked(env: PackSandbox, file: str, *, source: str | None = None) -> Template:
+    """Load a pack template (by path, or from ``source`` for inline ones) without running it.
+
+    Syntax errors and unsafe constructs (see ``PackSandbox._parse``) are reported with file and line.
+    """
+    with _as_pack_errors(file):
+        if source is None:
+            return env.get_template(file)
+        return env.from_string(source)
 
 
 def compile_cached(env: PackSandbox, name: str, source: str) -> Template:
@@ -153,11 +160,10 @@ def compile_cached(env: PackSandbox, name: str, source: str) -> Template:
     if cache is None:
         return compile_checked(env, name, source=source)
     bucket = cache.get_bucket(env, name, None, source)
-    if bucket.code is not None:
-        return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
-    compile_checked(env, name, source=source)  # syntax errors and unsafe constructs are reported here
-    bucket.code = env.compile(source, name)
-    cache.set_bucket(bucket)
+    if bucket.code is None:
+        with _as_pack_errors(name):  # syntax errors and unsafe constructs are reported here
+            bucket.code = env.compile(source, name)
+        cache.set_bucket(bucket)
     return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
 
 
