@@ -271,15 +271,16 @@ class WordTemplate:
         # Parts whose XML structure cannot vary with the data: checked to be well-formed once, not per draft.
         self._fixed: set[str] = set()
         self._checked: set[str] = set()
+        sources: dict[str, str] = {}
         for name, data in self.parts:
             if TEMPLATED_PART.match(name):
                 text = data.decode("utf-8")
                 if "{{" in text or "{%" in text:
-                    source = _split_paragraph_lines(patch_tags(text, cache))
+                    source = sources[name] = _split_paragraph_lines(patch_tags(text, cache))
                     self.templates[name] = compile_cached(env, f"{self.shown}:{name}", source)
                     if _fixed_structure(source, cache):
                         self._fixed.add(name)
-        if "word/document.xml" not in self.templates or "body" not in self._document_names():
+        if "word/document.xml" not in sources or "body" not in self._names(sources["word/document.xml"]):
             raise PackError(Problem("Word 模板的正文里缺少“{{p body }}”标记", self.shown,
                                     hint="在模板正文中单独占一段写上 {{p body }}，报告内容会放在那里"))
         self.parts = _with_custom_properties_declared(self.parts)
@@ -287,9 +288,8 @@ class WordTemplate:
         dynamic = {*self.templates, CUSTOM_PROPS, CORE_PROPS}
         self._static = {name: zip_entry(name, data) for name, data in self.parts if name not in dynamic}
 
-    def _document_names(self) -> set[str]:
-        source = _split_paragraph_lines(patch_tags(
-            next(data for name, data in self.parts if name == "word/document.xml").decode("utf-8"), self.cache))
+    def _names(self, source: str) -> set[str]:
+        """The names a Word template part's source prints or uses."""
 
         def compute() -> str:
             from jinja2.meta import find_undeclared_variables
