@@ -1,13 +1,20 @@
 """Command line: parses arguments, calls one core function, maps errors to exit codes.
 
-Exit codes: 0 done, 1 bad input (a Chinese message, never a traceback), 2 wrong usage.
-The core is imported lazily so that ``--help`` answers at once.
+Exit codes: 0 done, 1 bad input (a Chinese message, never a traceback), 2 wrong usage.  Help and
+usage are Chinese through click's own extension points: a help formatter, command classes that
+format usage and sections, parameter types with Chinese messages, and usage errors told from their
+type and attributes (never from click's English text).
 """
 
 from __future__ import annotations
 
+import errno
+import functools
+import json
+import os
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,216 +25,469 @@ from . import __version__
 __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# click's own messages, in Chinese (click looks its `_`/`ngettext` up at call time).
-_CLICK_ZH = {
-    "Usage:": "用法：",
-    "Options": "选项",
-    "Commands": "命令",
-    "Show this message and exit.": "显示帮助并退出。",
-    "Show the version and exit.": "显示版本并退出。",
-    "Error: {message}": "错误：{message}",
-    "Try '{command} {option}' for help.": "用“{command} {option}”查看帮助。",
-    "No such option {name!r}.": "没有选项 {name!r}。",
-    "No such command {name!r}.": "没有命令 {name!r}。",
-    "Missing argument {param_hint}.": "缺少参数 {param_hint}。",
-    "Missing argument": "缺少参数",
-    "Missing option": "缺少选项",
-    "Missing parameter": "缺少参数",
-    "Missing command.": "缺少命令。",
-    "Missing {param_type}": "缺少{param_type}",
-    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
-    "Invalid value: {message}": "值无效：{message}",
-    "Option {name!r} requires an argument.": "选项 {name!r} 需要一个值。",
-    "Option {name!r} requires {nargs} arguments.": "选项 {name!r} 需要 {nargs} 个值。",
-    "Option {name!r} does not take a value.": "选项 {name!r} 不接受值。",
-    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
-    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
-    "{value!r} is not {choice}.": "{value!r} 不是 {choice}。",
-    "{value!r} is not one of {choices}.": "{value!r} 不在可选值 {choices} 中。",
-    "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的{number_type}。",
-    "{value} is not in the range {range}.": "{value} 不在范围 {range} 内。",
-    "Did you mean {possibility}?": "是不是 {possibility}？",
-    "(Possible options: {possibilities})": "（可能的选项：{possibilities}）",
-    "{name} {filename!r} does not exist.": "{name} {filename!r} 不存在。",
-    "{name} {filename!r} is a directory.": "{name} {filename!r} 是一个文件夹。",
-    "{name} {filename!r} is a file.": "{name} {filename!r} 是一个文件。",
-    "integer": "整数",
-    "file": "文件",
-    "directory": "文件夹",
-    "path": "路径",
-    "Aborted!": "已取消。",
-    "default: {default}": "默认：{default}",
-    "required": "必填",
-    "%(prog)s, version %(version)s": "%(prog)s，版本 %(version)s",
-}
+MAX_SHOWN_PROBLEMS = 50  # a file wrong everywhere: list the first ones, not a flood
 
 
-def _zh(message: str) -> str:
-    return _CLICK_ZH.get(message, message)
+# ---------------------------------------------------------------- Chinese help and usage
 
 
-def _zh_plural(singular: str, plural: str, n: int) -> str:
-    return _zh(singular if n == 1 else plural)
+class ChineseFormatter(click.HelpFormatter):
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
 
 
-def _localise_click() -> None:
-    import click.core
-    import click.decorators
-    import click.exceptions
-    import click.formatting
-    import click.parser
-    import click.types
-
-    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
-        if hasattr(module, "_"):
-            module._ = _zh  # type: ignore[attr-defined]
-        if hasattr(module, "ngettext"):
-            module.ngettext = _zh_plural  # type: ignore[attr-defined]
+class ChineseContext(click.Context):
+    formatter_class = ChineseFormatter
 
 
-_localise_click()
+class _Chinese:
+    """Usage, sections and the help option of a command, in Chinese."""
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    context_class: type[click.Context] = ChineseContext
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), "用法：")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = [record for param in self.get_params(ctx)  # type: ignore[attr-defined]
+                   if isinstance(param, click.Option) and (record := param.get_help_record(ctx)) is not None]
+        if records:
+            with formatter.section("选项"):
+                formatter.write_dl(records)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        names = ctx.help_option_names
+        if not names or not getattr(self, "add_help_option", True):
+            return None
+
+        def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+            if value and not ctx.resilient_parsing:
+                click.echo(ctx.get_help(), color=ctx.color)
+                ctx.exit()
+
+        return click.Option(names, is_flag=True, is_eager=True, expose_value=False, callback=show_help,
+                            help="显示这份帮助并退出。")
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if ctx.args and not isinstance(self, click.Group):
+            raise click.UsageError(f"多余的参数：{' '.join(ctx.args)}", ctx)
+        return super().invoke(ctx)  # type: ignore[misc]
 
 
-def _fail(exc: Exception) -> None:
-    from .errors import ReportgenError
-    from .yamlsource import MAX_SHOWN_PROBLEMS
+class ChineseCommand(_Chinese, click.Command):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
 
-    # A file that is wrong everywhere (60,000 unknown keys): list the first ones, not a flood.
-    text = (exc.render(MAX_SHOWN_PROBLEMS, "先改正上面这些，再运行 reportgen check") if isinstance(exc, ReportgenError)
-            else str(exc))
+
+class ChineseGroup(_Chinese, click.Group):
+    command_class = ChineseCommand
+    group_class = type
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(60)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("命令"):
+                formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if self.get_command(ctx, name) is None and not ctx.resilient_parsing:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f"是不是“{close[0]}”？" if close else f"可用的命令：{'、'.join(self.list_commands(ctx))}"
+            raise click.UsageError(f"没有“{name}”这个命令。{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+class Whole(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A whole number in a range, with a Chinese message."""
+
+    name = "整数"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(f"“{value}”不是整数", param, ctx)
+        if not self.low <= number <= self.high:
+            self.fail(f"应在 {self.low} 到 {self.high} 之间，实际是 {number}", param, ctx)
+        return number
+
+
+class Ratio(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    name = "比例"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(str(value).strip().removesuffix("%"))
+        except ValueError:
+            self.fail(f"“{value}”不是数字", param, ctx)
+        number = number / 100 if number > 1 else number
+        if not 0 < number <= 1:
+            self.fail("应在 0 到 1 之间（或写成百分数，如 30%）", param, ctx)
+        return number
+
+
+class OneOf(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    name = "选项"
+
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value not in self.choices:
+            self.fail(f"“{value}”不可用，只能是 {'、'.join(self.choices)}", param, ctx)
+        return str(value)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "allow_extra_args": True}
+
+
+def _param_name(param: click.Parameter | None) -> str:
+    if param is None:
+        return "参数"
+    if isinstance(param, click.Option):
+        return "选项“" + "/".join(param.opts) + "”"
+    return f"参数“{param.metavar or param.name}”"
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """What went wrong with the command line, decided by the exception's type and attributes."""
+    if isinstance(exc, click.NoSuchOption):
+        close = f"是不是“{sorted(exc.possibilities)[0]}”？" if exc.possibilities else "用 -h 查看可用的选项"
+        return f"没有选项“{exc.option_name}”。{close}"
+    if isinstance(exc, click.BadOptionUsage):
+        return f"选项“{exc.option_name}”后面要写一个值。"
+    if isinstance(exc, click.MissingParameter):
+        return f"缺少{_param_name(exc.param)}。"
+    if isinstance(exc, click.BadParameter):
+        return f"{_param_name(exc.param)}的值不对：{exc.message}。"
+    return exc.message if type(exc) is click.UsageError else "命令的写法不对。"
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _fail(text: str, code: int = 1) -> None:
     click.echo(text, err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 def handle_errors(func: F) -> F:
-    """Turn the core's ReportgenError into a message and exit code 1."""
-    import functools
+    """The core's ReportgenError as a message and exit code 1; a file system refusal likewise."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .errors import ReportgenError
+        from .errors import ReportgenError, display_path, os_error_text
 
         try:
             return func(*args, **kwargs)
         except ReportgenError as exc:
-            _fail(exc)
+            _fail(exc.render(MAX_SHOWN_PROBLEMS, "先改正上面这些，再运行 reportgen check"))
         except OSError as exc:
-            # The file system refused something no check foresaw (a name too long, a full disk…).
-            from .errors import display_path, os_error_text
-
+            if exc.errno == errno.EPIPE:
+                raise
             name = display_path(exc.filename) if isinstance(exc.filename, (str, Path)) else ""
             where = f"：{name[:60]}…" if len(name) > 60 else (f"：{name}" if name else "")
-            click.echo(f"文件操作失败{where}：{os_error_text(exc)}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("已中断。", err=True)
-            sys.exit(130)
+            _fail(f"文件操作失败{where}：{os_error_text(exc)}")
         return None
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings=CONTEXT, help="reportgen：根据 YAML 资料文件生成党组织书记抓基层党建工作述职报告初稿（Word）。\n\n"
-             "常用：reportgen init 资料.yaml → 填写 → reportgen check 资料.yaml → reportgen build 资料.yaml")
-@click.version_option(__version__, "-V", "--version", prog_name="reportgen")
+def _warnings(warnings: Sequence[Any], *, limit: int = 20) -> None:
+    for warning in warnings[:limit]:
+        click.echo("注意：" + warning.render().replace("\n", "\n  "))
+    if len(warnings) > limit:
+        click.echo(f"注意：另有 {len(warnings) - limit} 条提醒没有列出（运行 reportgen check 查看）")
+
+
+# ---------------------------------------------------------------- commands
+
+
+@click.group(cls=ChineseGroup, context_settings=CONTEXT,
+             help="reportgen：根据 YAML 资料文件生成党组织书记抓基层党建工作述职报告初稿（Word）。\n\n"
+                  "常用：reportgen init 资料.yaml → 填写 → reportgen check 资料.yaml → reportgen build 资料.yaml")
+@click.version_option(__version__, "-V", "--version", prog_name="reportgen", message="%(prog)s，版本 %(version)s",
+                      help="显示版本并退出。")
 def cli() -> None:
     pass
 
 
-PACK_OPTION = click.option("--pack", "pack_request", metavar="名称|路径",
-                           help="使用的模板包：名称（可带版本要求，如 jiguan>=1.0）或模板包文件夹路径；默认取资料文件里的 pack:。")
+PACK_OPTION = click.option("--pack", "pack_request", metavar="名称或路径",
+                           help="使用的模板包：名称（可带版本要求，如 jiguan>=2.0）或模板包文件夹；默认用资料文件里 pack: 写的。")
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("profiles", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="资料文件或文件夹...")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="资料文件或文件夹...")
 @click.option("-o", "--output", type=click.Path(path_type=Path), metavar="输出",
               help="输出文件；批量生成时为输出文件夹。默认与资料文件同名、放在同一文件夹。")
 @PACK_OPTION
-@click.option("--format", "fmt", type=click.Choice(["docx", "md"]), default="docx", show_default=True,
-              help="输出格式：Word（docx）或 Markdown（md）。")
+@click.option("--format", "fmt", type=OneOf("docx", "md"), default="docx", metavar="格式",
+              help="docx（Word，默认）或 md（Markdown）。")
 @click.option("--force", is_flag=True, help="覆盖已修改过的稿子或别的文件（旧文件会先备份）。")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
-              help="批量生成时同时运行的进程数（默认为 CPU 核数）。")
+@click.option("-j", "--jobs", type=Whole(1, 64), default=None, metavar="N",
+              help="批量生成时同时运行的进程数，1 到 64，默认为 CPU 核数。")
+@click.option("--similar-threshold", type=Ratio(), default=None, metavar="比例",
+              help="批量生成时，复制比高于它的稿子在汇总表里标出，默认 0.3（30%）。")
+@click.option("--ledger", type=click.Path(path_type=Path), metavar="整改台账.xlsx",
+              help="用填好的整改台账填写“上年问题整改情况”（进展情况、是否销号）。")
 @handle_errors
-def build(profiles: tuple[Path, ...], output: Path | None, pack_request: str | None, fmt: str, force: bool,
-          jobs: int | None) -> None:
+def build(inputs: tuple[Path, ...], output: Path | None, pack_request: str | None, fmt: str, force: bool,
+          jobs: int | None, similar_threshold: float | None, ledger: Path | None) -> None:
     """根据资料文件生成述职报告初稿。
 
-    给一个资料文件时生成一份稿子；给多个文件或一个文件夹时批量生成，并在输出文件夹里写出“汇总.xlsx”。
+    给一个资料文件时生成一份稿子；给多个文件、一个文件夹或一份填报表（.xlsx）时批量生成，并在输出文件夹里写出“汇总.xlsx”。
     """
-    if len(profiles) == 1 and not profiles[0].is_dir():
-        from .core import build as build_one
+    from . import core
+    from .errors import display_path
 
-        result = build_one(profiles[0], output, pack_request=pack_request, fmt=fmt, force=force)
-        _report_build(result)
+    settings = core.settings(pack_request, ledger)
+    if len(inputs) == 1 and not inputs[0].is_dir() and inputs[0].suffix.lower() != ".xlsx":
+        result = core.build(inputs[0], output, settings=settings, fmt=fmt, force=force)
+        if result.backup is not None:
+            click.echo(f"原文件已备份为：{display_path(result.backup)}")
+        draft = result.draft
+        click.echo(f"已生成：{display_path(result.output)}")
+        click.echo(f"模板包：{draft.pack.title}（{draft.pack.name} {draft.pack.version}）")
+        click.echo(f"正文汉字：{result.han_count} 字")
+        missing = draft.missing
+        click.echo(f"待补充：{len(missing)} 处" + ("（已在稿子中用黄色标出；运行 reportgen check 查看清单）" if missing else ""))
+        _warnings(draft.warnings)
         return
-    from .batch import build_many, print_batch_report
+    from .outputs.batch import build_batch, report_lines
 
-    report = build_many(list(profiles), output, pack_request=pack_request, fmt=fmt, force=force, jobs=jobs,
-                        progress=sys.stderr.isatty())
-    print_batch_report(report)
+    with _Progress(sys.stderr.isatty()) as bar:
+        report = build_batch(list(inputs), output, settings=settings, fmt=fmt, force=force, jobs=jobs,
+                             start=bar.start, progress=bar.advance, threshold=similar_threshold)
+    for line in report_lines(report, width=shutil.get_terminal_size((100, 24)).columns):
+        click.echo(line)
     if report.failed:
         sys.exit(1)
 
 
-def _report_build(result: Any) -> None:
-    from .errors import display_path
+class _Progress:
+    """click's progress bar on a terminal, started once the batch knows how many drafts it makes."""
 
-    if result.backup is not None:
-        click.echo(f"原文件已备份为：{display_path(result.backup)}")
-    click.echo(f"已生成：{display_path(result.output)}")
-    click.echo(f"模板包：{result.pack.title}（{result.pack.name} {result.pack.version}）")
-    click.echo(f"正文汉字：{result.han_count} 字")
-    if result.missing:
-        click.echo(f"待补充：{len(result.missing)} 处（已在稿子中用黄色标出；运行 reportgen check 查看清单）")
-    else:
-        click.echo("待补充：0 处")
+    def __init__(self, shown: bool) -> None:
+        self.shown = shown
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        if self.shown and total > 1:
+            self.bar = click.progressbar(length=total, label="正在生成", file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+
+    def advance(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("path", type=click.Path(path_type=Path), metavar="资料文件")
 @PACK_OPTION
-@click.option("--force", is_flag=True, help="文件已存在时覆盖。")
+@click.option("--force", is_flag=True, help="文件已存在时覆盖（旧文件会先备份）。")
 @handle_errors
 def init(path: Path, pack_request: str | None, force: bool) -> None:
-    """生成一个带中文说明的资料文件模板。"""
-    from .core import init as init_profile
+    """生成一个带中文说明的资料文件模板。
+
+    模板包默认是 jiguan（机关），可用 --pack 指定，如 --pack qiye（企业）、--pack xitong（系统、行业）。
+    """
+    from . import core
     from .errors import display_path
 
-    written, pack = init_profile(path, pack_request, force=force)
+    written, pack, backup = core.init(path, pack_request, force=force)
+    if backup is not None:
+        click.echo(f"原文件已备份为：{display_path(backup)}")
     click.echo(f"已生成资料文件模板：{display_path(written)}（模板包：{pack.title}）")
     click.echo(f"下一步：按注释填写后运行 reportgen check {display_path(written)}")
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("path", type=click.Path(path_type=Path), metavar="资料文件")
+@click.argument("path", type=click.Path(path_type=Path), metavar="资料文件或填报表")
 @PACK_OPTION
+@click.option("--strict", is_flag=True, help="还有待补充的事实时也以失败结束（退出码 1），便于脚本判断。")
 @handle_errors
-def check(path: Path, pack_request: str | None) -> None:
-    """检查资料文件，并列出稿子中还需补充的事实。"""
-    from .core import check as check_profile
+def check(path: Path, pack_request: str | None, strict: bool) -> None:
+    """检查资料文件：格式、数字、条目，以及稿子离完成还差什么。"""
+    from . import core
     from .errors import display_path
 
-    result = check_profile(path, pack_request)
-    click.echo(f"资料文件格式正确：{display_path(path)}（模板包：{result.pack.title} {result.pack.version}）")
-    click.echo(f"预计正文汉字：{result.document.han_count()} 字")
-    if not result.missing:
-        click.echo("没有需要补充的事实。")
+    if path.suffix.lower() == ".xlsx":
+        _check_workbook(path, pack_request, strict)
         return
-    click.echo(f"待补充 {len(result.missing)} 处：")
-    for item in result.missing:
-        click.echo(f"  - {item.label}（{item.key}，位置：{item.where}）")
+    draft = core.check(path, pack_request)
+    missing = draft.missing
+    state = "已完整" if not missing else f"还有 {len(missing)} 处待补充"
+    click.echo(f"资料文件格式正确，稿子{state}：{display_path(path)}（模板包：{draft.pack.title} {draft.pack.version}）")
+    click.echo(f"预计正文汉字：{draft.document.han_count()} 字")
+    if missing:
+        click.echo(f"待补充 {len(missing)} 处：")
+        for item in missing:
+            click.echo(f"  - {item.label}（{item.where}；资料文件里的 {item.key}）")
+    _warnings(draft.warnings, limit=50)
+    if strict and missing:
+        sys.exit(1)
 
 
-# ---------------------------------------------------------------- packs: managing template packs
+def _check_workbook(path: Path, pack_request: str | None, strict: bool) -> None:
+    from . import core
+
+    rows = core.check_workbook(path, pack_request)
+    failed = [row for row in rows if row.error is not None]
+    incomplete = [row for row in rows if row.draft is not None and row.draft.missing]
+    click.echo(f"填报表共 {len(rows)} 行：{len(rows) - len(failed)} 行可以生成稿子，{len(failed)} 行有错误，"
+               f"{len(incomplete)} 行还有待补充的事实")
+    for row in rows:
+        if row.error is not None:
+            click.echo(f"✗ {row.label}：")
+            click.echo("  " + row.error.render(20, "先改正上面这些").replace("\n", "\n  "))
+        elif row.draft is not None and row.draft.missing:
+            labels = "、".join(m.label for m in row.draft.missing[:6]) + ("等" if len(row.draft.missing) > 6 else "")
+            click.echo(f"… {row.label}（{row.draft.profile.meta.unit}）：待补充 {len(row.draft.missing)} 处：{labels}")
+        else:
+            click.echo(f"✓ {row.label}（{row.draft.profile.meta.unit if row.draft else ''}）")
+    if failed or (strict and incomplete):
+        sys.exit(1)
 
 
-@cli.group(context_settings=CONTEXT, help="管理模板包：列出、查看、新建、检查、导出和安装。\n\n"
-           "模板包决定稿子的结构、措辞和 Word 版式。上级党组织可以制作或修改模板包，用 export 导出为 .zip "
-           "发给各基层单位，各单位用 install 安装后即可使用。")
+@cli.command("next", context_settings=CONTEXT)
+@click.argument("source", type=click.Path(path_type=Path), metavar="上年的资料文件或述职报告")
+@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="新资料文件.yaml",
+              help="新的资料文件；默认把文件名里的年份加一，如 2025.yaml → 2026.yaml。")
+@PACK_OPTION
+@click.option("--ledger", type=click.Path(path_type=Path), metavar="整改台账.xlsx", help="用填好的整改台账填写整改进度和整改情况。")
+@click.option("--force", is_flag=True, help="新资料文件已存在时覆盖（旧文件会先备份）。")
+@click.option("--yes", "-y", is_flag=True, help="从 Word 文件里提取问题时，不再逐项确认。")
+@handle_errors
+def next_(source: Path, output: Path | None, pack_request: str | None, ledger: Path | None, force: bool, yes: bool) -> None:
+    """用今年的资料文件（或去年的述职报告 .docx/.txt）生成下一年度的资料文件。
+
+    基本信息、模板包和所选的工作条目带到下一年；事实空着，注释里写着上年的数；上年查摆的问题和承诺的措施变成“上年问题整改情况”，逐项填写整改进度即可。
+    """
+    from . import core
+    from .errors import display_path
+
+    def confirm(carried: Any) -> bool:
+        if source.suffix.lower() in (".yaml", ".yml") or yes:
+            return True
+        click.echo(f"从 {display_path(source)} 里找到上年的问题 {len(carried.rectifications)} 个：")
+        for n, (problem, measure) in enumerate(carried.rectifications, start=1):
+            click.echo(f"  {n}. 问题：{problem}")
+            click.echo(f"     措施：{measure or '（没有找到对应的措施）'}")
+        if not sys.stdin.isatty():
+            click.echo("没有写入任何文件：确认无误后加 --yes 再运行一次。", err=True)
+            return False
+        return click.confirm("按这些内容生成新的资料文件吗？", default=True)
+
+    result = core.next_year(source, output, pack_request=pack_request, force=force, ledger=ledger, confirm=confirm)
+    if result is None:
+        sys.exit(1)
+    if result.backup is not None:
+        click.echo(f"原文件已备份为：{display_path(result.backup)}")
+    click.echo(f"已生成 {result.year or '下一'} 年度的资料文件：{display_path(result.output)}")
+    click.echo(f"上年问题 {len(result.carried.rectifications)} 个已列入“上年问题整改情况”，请逐项填写整改进度（status）和整改情况（action）")
+    _warnings(result.warnings)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="资料文件或文件夹...")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("整改台账.xlsx"), metavar="台账.xlsx",
+              help="输出的整改台账，默认“整改台账.xlsx”。")
+@PACK_OPTION
+@click.option("--force", is_flag=True, help="台账已存在时覆盖（旧文件会先备份）。")
+@handle_errors
+def ledger(inputs: tuple[Path, ...], output: Path, pack_request: str | None, force: bool) -> None:
+    """把本年度查摆的问题和整改措施导出为整改台账（Excel），一个文件夹的资料文件导出为一个台账。"""
+    from . import core
+    from .errors import display_path
+
+    count, backup = core.ledger(list(inputs), output, pack_request=pack_request, force=force)
+    if backup is not None:
+        click.echo(f"原文件已备份为：{display_path(backup)}")
+    click.echo(f"已导出整改台账：{display_path(output)}（{count} 个问题）")
+    click.echo("填好“进展情况”和“是否销号”后，下一年用 reportgen next 或 build 的 --ledger 选项读回。")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("profiles", nargs=-1, type=click.Path(path_type=Path), metavar="[资料文件或文件夹...]")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("填报表.xlsx"), metavar="填报表.xlsx",
+              help="输出的填报表，默认“填报表.xlsx”。")
+@PACK_OPTION
+@click.option("--force", is_flag=True, help="填报表已存在时覆盖（旧文件会先备份）。")
+@handle_errors
+def sheet(profiles: tuple[Path, ...], output: Path, pack_request: str | None, force: bool) -> None:
+    """生成发给各单位的事实填报表（Excel/WPS）：每个单位一行，每个事实一列；给出资料文件时预先填好。
+
+    收回后用 reportgen check 填报表.xlsx 检查，用 reportgen build 填报表.xlsx -o 文件夹 一次生成全部稿子。
+    """
+    from . import core
+    from .errors import display_path
+
+    pack, rows, backup = core.sheet(pack_request, output, list(profiles), force=force)
+    if backup is not None:
+        click.echo(f"原文件已备份为：{display_path(backup)}")
+    click.echo(f"已生成填报表：{display_path(output)}（模板包：{pack.title}；已填 {rows} 个单位）")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="稿子或文件夹...")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出，便于脚本处理。")
+@click.option("--threshold", type=Ratio(), default=0.3, metavar="比例", help="高于它的标为“偏高”，默认 0.3（30%）。")
+@click.option("-n", "--top", type=Whole(1, 10000), default=20, metavar="N", help="列出最相似的前 N 对，默认 20。")
+@handle_errors
+def similar(inputs: tuple[Path, ...], as_json: bool, threshold: float, top: int) -> None:
+    """计算稿子之间的复制比（.docx 或 .md，任何来源），列出最相似的几对和相同的段落。
+
+    复制比：A 稿中与 B 稿连续 13 个字以上相同的文字占 A 稿字数的比例（不计空白、数字、单位名称和【待补充】）。
+    """
+    from . import core
+
+    matches = core.similar(list(inputs))
+    if as_json:
+        click.echo(json.dumps([{"a": m.a.name, "b": m.b.name, "ratio": round(m.ratio, 4), "flagged": m.ratio > threshold,
+                                "passages": m.passages(5)} for m in matches], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"共比较 {len(matches)} 份稿子；复制比高于 {threshold:.0%} 的有 {sum(m.ratio > threshold for m in matches)} 份")
+    for match in matches[:top]:
+        flag = "（偏高）" if match.ratio > threshold else ""
+        click.echo(f"{match.ratio:>5.0%}{flag}  {match.a.name}  ←  {match.b.name}")
+        for passage in match.passages(3):
+            click.echo(f"        相同：{passage}")
+
+
+# ---------------------------------------------------------------- packs
+
+
+@cli.group(cls=ChineseGroup, context_settings=CONTEXT,
+           help="管理模板包：列出、查看、新建、检查、导出和安装。\n\n模板包决定稿子的结构、措辞和 Word 版式。上级党组织可以"
+                "制作或修改模板包，用 export 导出为 .zip 发给各基层单位，各单位用 install 安装后即可使用。")
 def packs() -> None:
     pass
 
@@ -237,98 +497,138 @@ def packs() -> None:
 @handle_errors
 def packs_list(as_json: bool) -> None:
     """列出能找到的模板包：当前文件夹的 packs/（本地）、已安装、内置。"""
-    import json
-
+    from . import core
     from .errors import display_path
-    from .packs import list_all
 
-    listing = list_all(Path.cwd())
+    listing = core.list_packs(Path.cwd())
     if as_json:
-        click.echo(json.dumps(listing.as_json(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{"name": p.name, "version": p.version, "title": p.title, "source": p.source}
+                               for p in listing.packs], ensure_ascii=False, indent=2))
     else:
-        click.echo("\n".join(listing.as_lines()))
-    for folder, _ in listing.broken:
-        click.echo(f"注意：{display_path(folder)} 里的模板包无法读取；运行 reportgen packs check "
-                   f"{display_path(folder)} 查看原因", err=True)
+        click.echo("\n".join(core.listing_lines(listing)))
+    for folder, why in listing.broken:
+        click.echo(f"注意：{display_path(folder)} 里的模板包无法读取（{why}）；运行 reportgen packs check "
+                   f"{display_path(folder)} 查看全部原因", err=True)
 
 
 @packs.command("show", context_settings=CONTEXT)
-@click.argument("request", metavar="名称|路径")
+@click.argument("request", metavar="名称或路径")
 @handle_errors
 def packs_show(request: str) -> None:
-    """显示模板包的事实、条目和结构。"""
-    from .packs import show_pack
+    """显示模板包的结构、条目（含要点和事实）和全部事实。"""
+    from . import core
 
-    click.echo(show_pack(request, Path.cwd()))
+    click.echo(core.describe(request, Path.cwd()))
 
 
 @packs.command("new", context_settings=CONTEXT)
 @click.argument("directory", type=click.Path(path_type=Path), metavar="文件夹")
-@click.option("--from", "source", default="jiguan", show_default=True, metavar="名称|路径",
-              help="以哪个模板包为底本。")
+@click.option("--from", "source", default="jiguan", metavar="名称或路径", help="以哪个模板包为底本，默认 jiguan。")
 @handle_errors
 def packs_new(directory: Path, source: str) -> None:
     """复制一个模板包来修改：名称取自文件夹名，版本重置为 0.1.0。"""
+    from . import core
     from .errors import display_path
-    from .packs import new_pack
 
-    pack = new_pack(directory, source, Path.cwd())
+    pack = core.new_pack(directory, source, Path.cwd())
     click.echo(f"已建立模板包 {pack.name} {pack.version}：{display_path(pack.root)}（底本：{source}）")
     click.echo(f"下一步：修改其中的 pack.yaml、prose/ 和 word/，然后运行 reportgen packs check {display_path(pack.root)}")
 
 
 @packs.command("check", context_settings=CONTEXT)
-@click.argument("request", metavar="名称|路径")
+@click.argument("request", metavar="名称或路径")
 @handle_errors
 def packs_check(request: str) -> None:
-    """检查模板包：清单、正文模板、变量、Word 模板的样式和安全、示例资料文件能否生成。"""
+    """检查模板包：清单、正文、Word 模板的样式和安全、示例资料文件能否生成，并审读示例稿的措辞。"""
+    from . import core
     from .errors import display_path
-    from .packs import check_pack
 
-    report = check_pack(request, Path.cwd())
+    report = core.check_pack(request, Path.cwd())
     pack = report.pack
-    click.echo(f"模板包 {pack.name} {pack.version} 检查通过（{display_path(pack.root)}）：{report.templates} 个正文模板、"
-               "Word 模板和示例资料文件都没有问题。")
+    click.echo(f"模板包 {pack.name} {pack.version} 检查通过（{display_path(pack.root)}）。")
+    click.echo(report.summary)
     for note in report.notes:
         click.echo(f"注意：{note}")
 
 
 @packs.command("export", context_settings=CONTEXT)
-@click.argument("request", metavar="名称|路径")
-@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="文件.zip",
-              help="导出的文件，默认为“名称-版本.zip”。")
-@click.option("--force", is_flag=True, help="导出文件已存在时覆盖。")
+@click.argument("request", metavar="名称或路径")
+@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="文件.zip", help="导出的文件，默认为“名称-版本.zip”。")
+@click.option("--force", is_flag=True, help="导出文件已存在时覆盖（旧文件会先备份）。")
 @handle_errors
 def packs_export(request: str, output: Path | None, force: bool) -> None:
     """检查并导出模板包为 .zip 文件，以便发给其他单位。"""
+    from . import core
     from .errors import display_path
-    from .packs import export_pack
 
-    result = export_pack(request, output, force=force, profile_dir=Path.cwd())
-    click.echo(f"已导出模板包 {result.pack.name} {result.pack.version}：{display_path(result.output)}"
-               f"（{result.files} 个文件）")
+    result = core.export_pack(request, output, force=force, cwd=Path.cwd())
+    click.echo(f"已导出模板包 {result.pack.name} {result.pack.version}：{display_path(result.output)}（{result.files} 个文件）")
+    if result.left_out:
+        click.echo(f"注意：文件夹里有 {len(result.left_out)} 个模板包用不到的文件没有导出：{'、'.join(result.left_out[:5])}"
+                   + ("等" if len(result.left_out) > 5 else ""))
     for note in result.notes:
         click.echo(f"注意：{note}")
 
 
 @packs.command("install", context_settings=CONTEXT)
-@click.argument("source", type=click.Path(path_type=Path), metavar="文件.zip|文件夹")
+@click.argument("source", type=click.Path(path_type=Path), metavar="文件.zip或文件夹")
 @click.option("--force", is_flag=True, help="同名同版本的模板包已安装时仍然覆盖。")
 @handle_errors
 def packs_install(source: Path, force: bool) -> None:
     """安装别人发来的模板包（.zip 或文件夹）：先全面检查，不安全或有错误的一律拒绝。"""
-    from .errors import display_path
-    from .packs import install_pack
+    from packaging.version import Version
 
-    result = install_pack(source, force=force)
-    click.echo(result.message)
-    click.echo(f"位置：{display_path(result.pack.root)}")
+    from . import core
+    from .errors import display_path
+
+    result, shadow = core.install(source, force=force)
+    pack, old = result.pack, result.previous
+    if old is None:
+        click.echo(f"已安装模板包 {pack.name} {pack.version}（{pack.title}）")
+    elif old == pack.version:
+        click.echo(f"已重新安装模板包 {pack.name} {pack.version}")
+    else:
+        direction = "升级" if Version(pack.version) > Version(old) else "降级"
+        click.echo(f"已将模板包 {pack.name} 从 {old} {direction}到 {pack.version}")
+    click.echo(f"位置：{display_path(pack.root)}")
+    if shadow:
+        click.echo(f"注意：{shadow}")
     for note in result.notes:
         click.echo(f"注意：{note}")
 
 
-def main() -> None:
-    cli(prog_name="reportgen")
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        try:
+            cli.main(args=list(argv) if argv is not None else None, prog_name="reportgen", standalone_mode=False)
+        except click.UsageError as exc:
+            ctx = exc.ctx
+            if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())) and ctx is not None:
+                click.echo(ctx.get_help())  # ``reportgen`` alone: the help, as before click 8.2
+                sys.exit(0)
+            if ctx is not None:
+                click.echo(ctx.get_usage(), err=True)
+            click.echo(f"错误：{usage_message(exc)}", err=True)
+            if ctx is not None:
+                click.echo(f"用“{ctx.command_path} -h”查看帮助。", err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            _fail("已取消。", 130)
+        except KeyboardInterrupt:
+            _fail("已中断。", 130)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _fail(f"错误：{exc.format_message()}", exc.exit_code)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of our output went away (``| head -1``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)
 
 
 if __name__ == "__main__":

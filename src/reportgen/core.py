@@ -1,256 +1,410 @@
-"""The core operations behind the CLI: build, check and init.
-
-Everything here raises ``ReportgenError`` subclasses for the user's mistakes and never
-imports click.  A ``DraftMaker`` holds a pack's compiled templates so that a batch
-compiles once and renders many.
-"""
+"""The commands behind the CLI, one function each; they raise ReportgenError and never import click."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import __version__
-from .errors import OutputError, Problem, ProfileError, display_path
-from .model import Document
-from .pack import Pack, find_pack, looks_like_pack_path
-from .profile import META_FIELDS, Profile, load_profile_document, validate_profile
-from .prose import ProseEngine
-from .yamlsource import YamlDocument
+from .content.lint import lint_document, lint_sentences, variety
+from .errors import (
+    OutputError,
+    PackError,
+    Problem,
+    ProfileError,
+    ReportgenError,
+    UnsafePackError,
+    display_path,
+)
+from .inputs.lastyear import document_text, read_last_report
+from .inputs.profile import read_profile
+from .inputs.source import read_text
+from .inputs.workbook import read_workbook
+from .inputs.yamlfile import parse_yaml
+from .outputs.drafting import BuildResult, Draft, Run
+from .outputs.guard import Guard
+from .outputs.ledger import LedgerEntry, ledger_bytes, read_ledger
+from .outputs.scaffold import NextYear, init_text, next_text, value_text
+from .outputs.sheet import profile_values, sheet_bytes
+from .outputs.similarity import Match, best_matches, normalize
+from .packs.describe import describe_pack, listing_lines
+from .packs.lookup import Listing, PackFinder
+from .packs.manifest import MANIFEST, Pack, load_pack
+from .packs.safety import content_problems, walk_pack
+from .packs.store import InstallResult, export_files, install_pack, new_pack_folder, zip_pack
 
-if TYPE_CHECKING:
-    from .output import ResolvedPath
+__all__ = ["PackReport", "build", "check", "check_pack", "default_output", "describe", "export_pack", "init",
+           "install", "list_packs", "new_pack"]
 
-__all__ = ["BuildResult", "CheckResult", "DraftMaker", "MissingFact", "build", "check", "draft_maker", "init",
-           "load_profile", "write_draft"]
-
-
-@dataclass(frozen=True)
-class MissingFact:
-    key: str  # profile key, e.g. "facts.study_sessions"
-    label: str  # what the placeholder asks for
-    where: str  # paragraph id where it shows
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    profile: Profile
-    pack: Pack
-    document: Document
-    missing: tuple[MissingFact, ...]
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    output: Path
-    han_count: int
-    missing: tuple[MissingFact, ...]
-    pack: Pack
-    profile: Profile
-    backup: Path | None = None
+LINT_WORDINGS = 6  # drafts of the example ``packs check`` lints, each in another wording
 
 
-class DraftMaker:
-    """A pack's prose and Word templates, compiled once; turns profiles into drafts."""
-
-    def __init__(self, pack: Pack) -> None:
-        self.pack = pack
-        self.prose = ProseEngine(pack)
-        self._word: object | None = None
-
-    @property
-    def word(self):  # type: ignore[no-untyped-def]  # WordTemplate, imported lazily
-        if self._word is None:
-            from .word import WordTemplate
-
-            self._word = WordTemplate(self.pack.path(self.pack.word_template), self.prose.env, self.pack.styles,
-                                      self.prose.cache, shown=f"{self.pack.name}/{self.pack.word_template}")
-            self.save_cache()
-        return self._word
-
-    def save_cache(self) -> None:
-        """Keep what was compiled or derived from the pack's templates for the next run (if anything new)."""
-        self.prose.cache.save()
-
-    def document(self, profile: Profile) -> Document:
-        from .sandbox import time_limit
-
-        with time_limit():
-            return self.prose.compose(profile)
-
-    def docx(self, profile: Profile, document: Document) -> bytes:
-        from .sandbox import time_limit
-
-        properties = {
-            "reportgen.version": __version__,
-            "reportgen.pack": self.pack.name,
-            "reportgen.pack_version": self.pack.version,
-            "reportgen.profile": Path(profile.file).name,
-            "reportgen.profile_sha256": profile.digest,
-        }
-        with time_limit():
-            data, _ = self.word.render(document, _meta_dict(profile), properties, _created(profile))
-        return bytes(data)
-
-    def markdown(self, profile: Profile, document: Document) -> bytes:
-        from .markdown import to_markdown
-        from .output import md_fingerprint
-
-        text = to_markdown(document)
-        return (text + f"\n<!-- reportgen:fingerprint={md_fingerprint(text)} -->\n").encode("utf-8")
+def default_output(profile: Path, fmt: str) -> Path:
+    return profile.with_suffix(f".{fmt}")
 
 
-_MAKERS: dict[tuple[str, str, str], DraftMaker] = {}
+def settings(pack_request: str | None = None, ledger: Path | None = None) -> Run:
+    """A command's Run: the pack asked for on the command line, a 整改台账 to fill the rectifications from."""
+    return Run(pack_request, tuple(read_ledger(ledger)) if ledger is not None else (), ledger)
 
 
-def draft_maker(pack: Pack) -> DraftMaker:
-    """One DraftMaker per pack and process: a batch compiles its templates once."""
-    key = (str(pack.root), pack.name, pack.version)
-    maker = _MAKERS.get(key)
-    if maker is None:
-        maker = _MAKERS[key] = DraftMaker(pack)
-    return maker
+def check(path: Path, pack_request: str | None = None) -> Draft:
+    """``check``: the draft in memory, with what is missing and what is worth knowing."""
+    return Run(pack_request).draft_file(path)
 
 
-def _meta_dict(profile: Profile) -> dict[str, object]:
-    return {key: profile.meta.get(key) for key in META_FIELDS}
-
-
-def _created(profile: Profile) -> str:
-    """A fixed timestamp (from the profile, not the clock) so rebuilds are byte-identical."""
-    import re
-
-    date = profile.meta.date
-    match = re.match(r"(\d+)年(\d+)月(\d+)日", date or "")
-    if match:
-        year, month, day = (int(g) for g in match.groups())
-        return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
-    if profile.meta.year:
-        return f"{profile.meta.year + 1:04d}-01-01T00:00:00Z"
-    return "2000-01-01T00:00:00Z"
-
-
-def load_profile(profile_path: Path, pack_request: str | None = None, *, pack: Pack | None = None,
-                 packs: dict[tuple[str | None, Path], Pack] | None = None) -> tuple[Profile, Pack]:
-    """Read, parse and validate a profile; the pack comes from ``--pack``, else the profile's ``pack:``.
-
-    ``packs`` caches resolved packs by (request, profile folder) across calls (batch builds).
-    """
-    doc, digest = load_profile_document(profile_path)
-    if pack is None:
-        request = pack_request or _pack_request_from_profile(doc, profile_path)
-        key = (request, profile_path.parent)
-        found = packs.get(key) if packs is not None else None
-        if found is None:
-            found = find_pack(request, profile_dir=profile_path.parent)
-            if packs is not None:
-                packs[key] = found
-        pack = found
-    return validate_profile(doc, digest, pack), pack
-
-
-def _requested_pack(doc: YamlDocument) -> str | None:
-    value = doc.data.get("pack")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ProfileError(doc.problem(("pack",), "pack 应为模板包名称，如“jiguan”或“jiguan>=1.0”"))
-    return value
-
-
-def _pack_request_from_profile(doc: YamlDocument, profile_path: Path) -> str | None:
-    """The profile's ``pack:``; a relative folder path there means relative to the profile, not the cwd."""
-    request = _requested_pack(doc)
-    if request and looks_like_pack_path(request) and not Path(request).is_absolute():
-        return str(profile_path.parent / request)
-    return request
-
-
-def missing_facts(document: Document) -> tuple[MissingFact, ...]:
-    seen: set[tuple[str, str]] = set()
-    result: list[MissingFact] = []
-    for paragraph, span in document.placeholders():
-        key = span.source or ""
-        label = span.text.removeprefix("【待补充：").removesuffix("】")
-        if (key, paragraph.id) in seen:
-            continue
-        seen.add((key, paragraph.id))
-        result.append(MissingFact(key, label, paragraph.id))
-    return tuple(result)
-
-
-def check(profile_path: Path, pack_request: str | None = None) -> CheckResult:
-    profile, pack = load_profile(profile_path, pack_request)
-    maker = draft_maker(pack)
-    document = maker.document(profile)
-    maker.save_cache()
-    return CheckResult(profile, pack, document, missing_facts(document))
-
-
-def default_output(profile_path: Path, fmt: str) -> Path:
-    return profile_path.with_suffix(f".{fmt}")
-
-
-def build(profile_path: Path, output: Path | None = None, *, pack_request: str | None = None, fmt: str = "docx",
-          force: bool = False, pack: Pack | None = None) -> BuildResult:
-    """Build one draft; ``output`` may be a file or an existing folder."""
-    profile, pack = load_profile(profile_path, pack_request, pack=pack)
-    target = output if output is not None else default_output(profile_path, fmt)
+def build(path: Path, output: Path | None = None, *, settings: Run | None = None, fmt: str = "docx",
+          force: bool = False) -> BuildResult:
+    """``build`` of one profile; ``output`` may be a file or an existing folder."""
+    target = output if output is not None else default_output(path, fmt)
     if target.is_dir():
-        target = target / f"{profile_path.stem}.{fmt}"
-    return write_draft(profile_path, profile, pack, target, fmt=fmt, force=force)
+        target = target / f"{path.stem}.{fmt}"
+    return (settings or Run()).build(path, target, fmt=fmt, force=force)
 
 
-def protected_pack_dirs(pack: Pack) -> tuple[ResolvedPath, ...]:
-    """Folders a draft may never be written into: the pack, the built-in packs, the user's pack store."""
-    from .output import resolve_protected
-    from .pack import builtin_packs_dir, user_packs_dir
-
-    return resolve_protected((pack.root, builtin_packs_dir(), user_packs_dir()))
-
-
-def write_draft(profile_path: Path, profile: Profile, pack: Pack, target: Path, *, fmt: str = "docx",
-                force: bool = False, precheck: bool = True,
-                write: Callable[[Path, bytes], None] | None = None,
-                pack_dirs: Sequence[ResolvedPath] | None = None) -> BuildResult:
-    """Draft a validated profile and write it to ``target`` (a file path), edit-safely.
-
-    ``precheck`` refuses a bad target before drafting (one build: an immediate answer; a batch skips
-    it, the check just before writing is the one that counts); ``write`` replaces
-    ``write_atomically`` (a batch writes a group of drafts with one sync); ``pack_dirs`` are
-    ``protected_pack_dirs(pack)`` resolved once by a batch.
-    """
-    from .output import check_target, guard_target, write_atomically
-
-    protected: tuple[Path | ResolvedPath, ...] = (
-        profile_path, *(pack_dirs if pack_dirs is not None else protected_pack_dirs(pack)))
-    # Refuse an unwritable or edited target before drafting; checked again just before writing.
-    if precheck:
-        check_target(target, force=force, protected=protected, suffix=f".{fmt}")
-    from .sandbox import time_limit
-
-    maker = draft_maker(pack)
-    with time_limit():  # one limit for the whole draft (the two steps' own add nothing inside it)
-        document = maker.document(profile)
-        data = maker.docx(profile, document) if fmt == "docx" else maker.markdown(profile, document)
-    maker.save_cache()  # nothing to do after the first draft of a batch
-    backup = guard_target(target, force=force, protected=protected, suffix=f".{fmt}")
-    (write or write_atomically)(target, data)
-    return BuildResult(target, document.han_count(), missing_facts(document), pack, profile, backup)
+def init(path: Path, pack_request: str | None = None, *, force: bool = False) -> tuple[Path, Pack, Path | None]:
+    """``init``: a profile scaffold with Chinese comments, the pack example's items preselected."""
+    pack = PackFinder().find(pack_request, profile_dir=path.parent)
+    chosen = _example_choices(pack)
+    backup = Guard(packs=(pack.root,)).write(path, init_text(pack, pack_request, chosen).encode("utf-8"), force=force,
+                                             suffixes=(".yaml", ".yml"), what="资料文件",
+                                             hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
+    return path, pack, backup
 
 
-def init(path: Path, pack_request: str | None = None, *, force: bool = False) -> tuple[Path, Pack]:
-    """Write a profile scaffold with Chinese comments for every field."""
-    from .output import write_atomically
-    from .scaffold import scaffold_text
+def _example_choices(pack: Pack) -> dict[str, list[str]]:
+    """The items the pack's example profile chooses (else the first few of each catalogue)."""
+    chosen: dict[str, list[str]] = {}
+    if pack.example_profile:
+        try:
+            tree = parse_yaml(read_text(pack.path(pack.example_profile)), pack.example_profile)
+            profile, _ = read_profile(tree, "")
+            for kind in ("work", "problems", "causes"):
+                chosen[kind] = [key for choice in profile.choices(kind) for key in choice.keys]
+        except ReportgenError:
+            chosen = {}
+    for section in pack.skeleton.sections:
+        catalogue = {"work": "topics", "problems": "problems", "causes": "causes"}.get(section.kind)
+        if catalogue and not chosen.get(section.kind):
+            chosen[section.kind] = list(pack.catalogues.get(catalogue, {}))[: max(section.min_items, 3)]
+    return chosen
 
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        raise OutputError(Problem("资料文件应以 .yaml 结尾", display_path(path), hint=f"例如 {path.stem}.yaml"))
+
+# ---------------------------------------------------------------- packs
+
+
+def list_packs(cwd: Path) -> Listing:
+    return PackFinder().listing(cwd)
+
+
+def describe(request: str, cwd: Path) -> str:
+    return describe_pack(PackFinder().find(request, profile_dir=cwd))
+
+
+@dataclass(frozen=True)
+class PackReport:
+    pack: Pack
+    notes: tuple[str, ...]  # remarks that do not fail the check
+    summary: str  # how much variety the pack has
+
+
+def check_pack(request: str, cwd: Path) -> PackReport:
+    """``packs check NAME|PATH``: every problem at once; raises PackError (or UnsafePackError) on any."""
+    root = Path(request)
+    root = root.parent if root.name == MANIFEST else root
+    if not (root / MANIFEST).is_file():
+        root = PackFinder().find(request, profile_dir=cwd).root
+    return check_pack_folder(root, display_path(root))
+
+
+def check_pack_folder(root: Path, label: str) -> PackReport:
+    """Files, manifest, prose, Word template, the example built in memory, lint: everything a pack is."""
+    problems: list[Problem] = []
+    unsafe = False
+    tree = walk_pack(root, label)
+    safety = [*tree.problems, *content_problems(tree, label)]
+    if safety:
+        unsafe = True
+        problems += safety
+    pack: Pack | None = None
+    try:
+        pack = load_pack(root, "local")
+    except UnsafePackError as exc:
+        unsafe = True
+        problems += exc.problems
+    except PackError as exc:
+        problems += exc.problems
+    notes: list[str] = []
+    if pack is not None:
+        run = Run()
+        try:
+            word = run.word(pack)
+            for style in word.missing_styles():
+                problems.append(Problem(f"Word 模板缺少样式 {style}", f"{label}/{pack.word_template}",
+                                        hint="在 Word 的“样式”窗格里新建或改名，样式名称要与 pack.yaml 的 styles 一致"))
+        except UnsafePackError as exc:
+            unsafe = True
+            problems += exc.problems
+        except PackError as exc:
+            problems += exc.problems
+        if not problems:
+            notes += _try_example(run, pack, label, problems)
+            notes += lint_sentences(pack)
+    if problems:
+        raise (UnsafePackError if unsafe else PackError)(_unique(problems))
+    assert pack is not None
+    return PackReport(pack, tuple(dict.fromkeys(notes)), variety(pack).describe())
+
+
+def _try_example(run: Run, pack: Pack, label: str, problems: list[Problem]) -> list[str]:
+    """Build the example profile in memory in several wordings (nothing is written); lint each draft."""
+    if not pack.example_profile:
+        return ["没有示例资料文件（pack.yaml 的 example_profile），无法试生成稿子"]
+    path = pack.path(pack.example_profile)
+    base = parse_yaml(read_text(path), f"{label}/{pack.example_profile}")
+    notes: list[str] = []
+    for wording in range(LINT_WORDINGS):
+        tree = replace(base, data={**base.data, "wording": wording}) if wording else base
+        try:
+            draft = run.draft(tree, "", path.parent, pack=pack)
+            if wording == 0:
+                run.render(draft, "docx")
+        except ReportgenError as exc:
+            problems.extend(exc.problems)
+            return notes
+        if wording == 0:
+            missing = draft.missing
+            if missing:
+                labels = "、".join(m.label for m in missing[:5]) + ("等" if len(missing) > 5 else "")
+                notes.append(f"示例资料文件生成的稿子里还有 {len(missing)} 处待补充：{labels}")
+            notes += [f"示例资料文件：{w.message}" for w in draft.warnings]
+        notes += [f"示例稿（措辞 {wording}）：{note}" for note in lint_document(draft.document)]
+    return notes
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str | None, int | None]] = set()
+    result = []
+    for problem in problems:
+        key = (problem.message, problem.file, problem.line)
+        if key not in seen:
+            seen.add(key)
+            result.append(problem)
+    return result
+
+
+def new_pack(target: Path, source_request: str, cwd: Path) -> Pack:
+    source = PackFinder().find(source_request, profile_dir=cwd)
+    return load_pack(new_pack_folder(target, source), "local")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    pack: Pack
+    output: Path
+    files: int
+    left_out: tuple[str, ...]  # files in the folder a pack does not need
+    notes: tuple[str, ...]
+
+
+def export_pack(request: str, output: Path | None, *, force: bool = False, cwd: Path) -> ExportResult:
+    """``packs export``: check the pack, then zip the files it needs, deterministically."""
+    report = check_pack(request, cwd)
+    pack = report.pack
+    target = output if output is not None else Path(f"{pack.name}-{pack.version}.zip")
+    tree = walk_pack(pack.root, pack.name)
+    files = export_files(pack, tree.files)
+    shipped = {rel for rel, _ in files}
+    left_out = tuple(rel for rel, _ in tree.files if rel not in shipped)
+    Guard(packs=(pack.root,)).write(target, zip_pack(pack.name, files), force=force, suffixes=(".zip",), what="导出文件",
+                                    hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
+    return ExportResult(pack, target, len(files), left_out, report.notes)
+
+
+def install(source: Path, *, force: bool = False) -> tuple[InstallResult, str | None]:
+    """``packs install``; the second value warns when the pack shadows a built-in one of the same name."""
+
+    def checked(root: Path, label: str) -> tuple[Pack, tuple[str, ...]]:
+        report = check_pack_folder(root, label)
+        return report.pack, report.notes
+
+    result = install_pack(source, force=force, check=checked)
+    shadowed = PackFinder().shadowed(result.pack)
+    note = (f"已安装的模板包“{result.pack.name}”与内置模板包同名：资料文件写 pack: {result.pack.name} 时将使用已安装的这个"
+            if shadowed is not None else None)
+    return result, note
+
+
+def refuse_existing(path: Path, force: bool) -> None:
     if path.exists() and not force:
-        raise OutputError(Problem("文件已存在，没有覆盖", display_path(path),
-                                  hint="换一个文件名，或加 --force 覆盖"))
-    pack = find_pack(pack_request, profile_dir=path.parent)
-    write_atomically(path, scaffold_text(pack, pack_request).encode("utf-8"))
-    return path, pack
+        raise OutputError(Problem("文件已存在，没有覆盖", display_path(path), hint="换一个文件名，或加 --force 覆盖"))
+
+
+__all__ += ["ExportResult", "listing_lines"]
+
+
+# ---------------------------------------------------------------- next year, 整改台账, 填报表, 复制比
+
+
+@dataclass(frozen=True)
+class NextResult:
+    output: Path
+    carried: NextYear
+    year: int | None
+    warnings: tuple[Problem, ...]
+    backup: Path | None
+
+
+def _next_name(source: Path, year: int | None) -> Path:
+    if year and str(year - 1) in source.stem:
+        return source.with_name(source.stem.replace(str(year - 1), str(year)) + ".yaml")
+    return source.with_name(f"{source.stem}-{year or '下一年'}.yaml")
+
+
+def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | None = None) -> tuple[NextYear, Pack, int | None, list[Problem]]:
+    """What ``next`` carries over from last year's profile, or from last year's report (.docx/.txt)."""
+    warnings: list[Problem] = []
+    rows = read_ledger(ledger) if ledger is not None else []
+    if source.suffix.lower() in (".yaml", ".yml"):
+        run = Run(pack_request)
+        draft = run.draft_file(source)
+        profile, pack = draft.profile, draft.pack
+        meta = {key: str(profile.meta.get(key) or "") for key in ("unit", "name", "position", "superior", "committee")}
+        year = profile.meta.year + 1 if profile.meta.year else None
+        values = {key: value_text(value.value) + value.approx for key, value in draft.facts.values.items()
+                  if value.spec.origin != "profile" and not isinstance(value.value, dt.date)}
+        requirement = profile.pack or pack.name
+        if not any(op in requirement for op in "<>=!~"):
+            requirement = f"{requirement}>={pack.version}"
+        last_draft = source.with_suffix(".docx")
+        chosen = {"work": [key for choice in profile.work for key in choice.keys]}
+        carried = NextYear(requirement, meta, values, tuple(k for k, _, _ in draft.promises if k),
+                           tuple((problem, measure or "") for _, problem, measure in draft.promises), chosen,
+                           last_draft.name if last_draft.is_file() else None, source.name)
+    else:
+        report = read_last_report(source)
+        pack = PackFinder().find(pack_request, profile_dir=source.parent)
+        year = report.year + 1 if report.year else None
+        carried = NextYear(pack_request or f"{pack.name}>={pack.version}", {}, {}, (),
+                           tuple((problem, measure or "") for problem, measure in report.pairs()),
+                           _example_choices(pack) | {"problems": [], "causes": []}, None, source.name)
+    if rows:
+        unit = carried.meta.get("unit", "")
+        known = {problem for problem, _ in carried.rectifications}
+        for row in rows:
+            if (not row.unit or row.unit == unit) and row.problem not in known:
+                warnings.append(Problem(f"整改台账里的问题“{row.problem}”不在上年的问题里", display_path(ledger or source), row.row,
+                                        hint="问题的文字要与上年的稿子一致"))
+    return carried, pack, year, warnings
+
+
+def next_year(source: Path, output: Path | None = None, *, pack_request: str | None = None, force: bool = False,
+              ledger: Path | None = None, confirm: Callable[[NextYear], bool] | None = None) -> NextResult | None:
+    """``next``: next year's profile from this year's (or from last year's Word file); None if not confirmed."""
+    carried, pack, year, warnings = plan_next(source, pack_request=pack_request, ledger=ledger)
+    if confirm is not None and not confirm(carried):
+        return None
+    target = output if output is not None else _next_name(source, year)
+    text = next_text(pack, year, carried, ledger_rows=read_ledger(ledger) if ledger is not None else ())
+    backup = Guard(inputs=(source,), packs=(pack.root,)).write(
+        target, text.encode("utf-8"), force=force, suffixes=(".yaml", ".yml"), what="资料文件",
+        hint="换一个文件名（-o），或加 --force 覆盖（旧文件会先备份）")
+    return NextResult(target, carried, year, tuple(warnings), backup)
+
+
+def _profiles(inputs: Sequence[Path]) -> list[Path]:
+    found: list[Path] = []
+    for given in inputs:
+        if given.is_dir():
+            found += sorted(p for p in given.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+        else:
+            found.append(given)
+    if not found:
+        raise ProfileError(Problem("没有找到资料文件", hint="给出 .yaml 资料文件，或放着资料文件的文件夹"))
+    return found
+
+
+def ledger(inputs: Sequence[Path], output: Path, *, pack_request: str | None = None, force: bool = False) -> tuple[int, Path | None]:
+    """``ledger``: the year's problems and measures of one or more profiles as a 整改台账 workbook."""
+    run = Run(pack_request)
+    entries: list[LedgerEntry] = []
+    problems: list[Problem] = []
+    year: int | None = None
+    for path in _profiles(inputs):
+        try:
+            draft = run.draft_file(path)
+        except ReportgenError as exc:
+            problems += exc.problems
+            continue
+        profile = draft.profile
+        year = year or profile.meta.year
+        source = f"{profile.meta.year or ''}年度述职自查"
+        entries += [LedgerEntry(profile.meta.unit or "", problem, source, measure or "", profile.meta.name or "")
+                    for _, problem, measure in draft.promises]
+    if problems:
+        raise ProfileError(problems)
+    backup = Guard(inputs=tuple(inputs)).write(output, ledger_bytes(entries, year=year), force=force,
+                                               suffixes=(".xlsx",), what="整改台账")
+    return len(entries), backup
+
+
+def sheet(pack_request: str | None, output: Path, profiles: Sequence[Path], *, force: bool = False) -> tuple[Pack, int, Path | None]:
+    """``sheet``: the fill-in workbook of a pack, with rows filled in from ``profiles`` when given."""
+    run = Run(pack_request)
+    rows: list[dict[str, object]] = []
+    pack: Pack | None = None
+    year: int | None = None
+    rectifications = 2
+    for path in _profiles(profiles) if profiles else []:
+        draft = run.draft_file(path)
+        pack = pack or draft.pack
+        rows.append(profile_values(draft.profile, pack))
+        year = year or draft.profile.meta.year
+        rectifications = max(rectifications, len(draft.profile.rectifications))
+    pack = pack or PackFinder().find(pack_request, profile_dir=Path.cwd())
+    data = sheet_bytes(pack, rows, year=year, rectifications=rectifications)
+    backup = Guard(inputs=tuple(profiles), packs=(pack.root,)).write(output, data, force=force, suffixes=(".xlsx",),
+                                                                      what="填报表")
+    return pack, len(rows), backup
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    label: str
+    draft: Draft | None
+    error: ReportgenError | None
+
+
+def check_workbook(path: Path, pack_request: str | None = None) -> list[RowCheck]:
+    """``check 填报表.xlsx``: each row drafted in memory, what is wrong or missing per row."""
+    book = read_workbook(path)
+    run = Run(pack_request or book.pack)
+    result: list[RowCheck] = []
+    for row in book.rows:
+        try:
+            result.append(RowCheck(row.label, run.draft(row.tree, row.digest, path.parent, file_name=row.label), None))
+        except ReportgenError as exc:
+            result.append(RowCheck(row.label, None, exc))
+    return result
+
+
+def similar(inputs: Sequence[Path]) -> list[Match]:
+    """``similar``: every draft's most similar other draft, most similar first."""
+    files: list[Path] = []
+    for given in inputs:
+        if given.is_dir():
+            files += sorted(p for p in given.iterdir() if p.suffix.lower() in (".docx", ".md") and p.is_file()
+                            and not p.name.startswith((".", "~$")))
+        elif given.is_file():
+            files.append(given)
+        else:
+            raise ProfileError(Problem("找不到这个文件或文件夹", display_path(given)))
+    if len(files) < 2:
+        raise ProfileError(Problem("至少要有两份稿子才能比较", hint="给出几份 .docx 或 .md 稿子，或放着稿子的文件夹"))
+    texts = []
+    for path in files:
+        text, names = document_text(path)
+        texts.append(normalize(display_path(path), text, names))
+    matches = [match for match in best_matches(texts) if match is not None]
+    return sorted(matches, key=lambda match: match.ratio, reverse=True)

@@ -1,8 +1,10 @@
 """Errors shown to the user.
 
-Every user-facing failure is a ``ReportgenError``: the CLI prints it and exits with
-code 1.  An error carries one or more ``Problem``s so that validation can report
-everything it found at once, each with file, line, column, key path and a hint.
+Every user-facing failure is a ``ReportgenError``: the CLI prints it and exits with code 1.  An
+error carries one or more ``Problem``s so that validation reports everything it found at once,
+each with where it is (file and line, or workbook row and column), the key, and a hint.  A
+``Problem`` that is only worth knowing (a fact no item uses, a draft over the length budget) is
+returned as a warning instead of raised.
 """
 
 from __future__ import annotations
@@ -34,22 +36,29 @@ class Problem:
 
     message: str
     file: str | None = None
-    line: int | None = None  # 1-based
+    line: int | None = None  # 1-based; a workbook's row
     column: int | None = None  # 1-based
-    key: str | None = None  # dotted key path, e.g. "facts.study_sessions"
+    key: str | None = None  # dotted key path ("facts.study_sessions") or the report's place ("一、（三）")
     hint: str | None = None
+    cell: str | None = None  # a workbook cell's column and header: 'D列“中心组集中学习次数”'
+
+    def location(self) -> str:
+        if not self.file:
+            return ""
+        if self.cell is not None:
+            row = f" 第{self.line}行" if self.line is not None else ""
+            return f"{self.file}{row} {self.cell}"
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
 
     def render(self) -> str:
-        where = ""
-        if self.file:
-            where = self.file
-            if self.line is not None:
-                where += f":{self.line}"
-                if self.column is not None:
-                    where += f":{self.column}"
-            where += "："
-        key = f"{self.key} — " if self.key else ""
-        text = f"{where}{key}{self.message}"
+        where = self.location()
+        key = f"{self.key} — " if self.key and self.cell is None else ""
+        text = f"{where}：{key}{self.message}" if where else f"{key}{self.message}"
         if self.hint:
             text += f"\n    提示：{self.hint}"
         return text
@@ -89,7 +98,7 @@ class ReportgenError(Exception):
 
 
 class ProfileError(ReportgenError):
-    """The profile (资料文件) cannot be read or is invalid."""
+    """The profile (资料文件) or a fill-in workbook cannot be read or is invalid."""
 
     title = "资料文件有问题"
 
@@ -101,37 +110,26 @@ class PackError(ReportgenError):
 
 
 class UnsafePackError(PackError):
-    """A template pack tried something a pack must never do (code, paths, bombs)."""
+    """A template pack (or a workbook, or a Word file) tried something it must never do."""
 
     title = "模板包不安全，已拒绝"
 
 
 class OutputError(ReportgenError):
-    """The draft cannot be written where asked, or writing would lose the user's work."""
+    """The file cannot be written where asked, or writing would lose the user's work."""
 
     title = "无法写出文件"
 
 
 def display_path(path: str | Path) -> str:
-    """A path as the user typed it or relative to the working directory when shorter."""
+    """A path as the user typed it, or relative to the working directory when it lies below it."""
     text = os.fspath(path)
-    if ".." not in text.replace("\\", "/").split("/"):
-        # Decided on the text alone (no resolving: batch builds show thousands of paths).
-        if not os.path.isabs(text):
-            return str(Path(text))
-        try:
-            cwd = os.getcwd().rstrip(os.sep) + os.sep
-        except OSError:
-            return str(Path(text))
-        if text.rstrip(os.sep) + os.sep == cwd:
-            return "."
-        return str(Path(text[len(cwd) :] if text.startswith(cwd) else text))
-    p = Path(path)
+    if not os.path.isabs(text):
+        return str(Path(text))
     try:
-        rel = p.resolve().relative_to(Path.cwd().resolve())
-        return str(rel)
+        return str(Path(text).relative_to(Path.cwd()))
     except (ValueError, OSError):
-        return str(p)
+        return str(Path(text))
 
 
 _OS_REASONS = {

@@ -1,0 +1,1 @@
+"""From a profile and a pack to the document model: facts, their phrases, variants, numbering, lint."""

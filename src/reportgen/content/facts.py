@@ -1,0 +1,316 @@
+"""A profile's facts checked against the pack's fact types: values, units, 同比 and relations.
+
+Every problem is collected (with where it is) and returned, never raised one at a time.  A value is
+kept with how it is written in a sentence ("14次", "40余场次", "98.6%"), last year's value when the
+profile has one, and its change ("较上年增加2次", "提高1.5个百分点", "与上年持平").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import Problem
+from ..inputs.fields import clean_text, suggest
+from ..inputs.profile import FactEntry, Profile
+from ..inputs.yamlfile import KeyPath, describe, path_text
+from ..packs.manifest import FactSpec, Pack
+from ..packs.prose import META_SLOTS, Segment, Slot, parse_user_text
+
+__all__ = ["FactValue", "Facts", "format_number", "read_facts"]
+
+Scalar = int | float | str | tuple[str, ...] | dt.date
+DEFAULT_MAXIMUM = 1_000_000
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_APPROX = re.compile(r"(\d+(?:\.\d+)?)(余|多)")
+_WITH_UNIT = re.compile(r"([+-]?\d+(?:\.\d+)?)(余|多)?\s*(\S+)")
+BLANK_MARKS = re.compile(r"[*＊×Xx]+|[Ｘｘ]+")
+TYPE_WORDS = {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
+
+
+def format_number(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class FactValue:
+    spec: FactSpec
+    value: Scalar
+    path: KeyPath
+    approx: str = ""  # "余" or "多" after the number
+    unit: str | None = None  # the profile's own unit for this value
+    last: float | None = None  # last year's value (numbers only)
+
+    @property
+    def unit_shown(self) -> str:
+        return self.unit if self.unit is not None else self.spec.unit_shown
+
+    def text(self) -> str:
+        """The value as a sentence says it: with its unit, a list joined with 、."""
+        value = self.value
+        if isinstance(value, tuple):
+            return "、".join(value)
+        if isinstance(value, dt.date):
+            return f"{value.year}年{value.month}月{value.day}日"
+        if isinstance(value, str):
+            return value
+        return f"{format_number(value)}{self.approx}{self.unit_shown}"
+
+    def change(self) -> str | None:
+        """The change against last year, when both years are known exactly."""
+        if self.last is None or not isinstance(self.value, (int, float)) or self.approx:
+            return None
+        difference = self.value - self.last
+        if abs(difference) < 1e-9:
+            return "与上年持平"
+        amount = format_number(abs(difference))
+        if self.spec.type == "percent":
+            return f"较上年{'提高' if difference > 0 else '下降'}{amount}个百分点"
+        return f"较上年{'增加' if difference > 0 else '减少'}{amount}{self.unit_shown}"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The facts one profile states, valid ones only, and every fact it could state."""
+
+    values: Mapping[str, FactValue]
+    specs: Mapping[str, FactSpec]  # the pack's and the profile's own
+    paths: Mapping[str, KeyPath] = field(default_factory=dict)  # where each given fact is (also blank ones)
+
+    def get(self, key: str) -> FactValue | None:
+        return self.values.get(key)
+
+
+def read_facts(profile: Profile, pack: Pack) -> tuple[Facts, list[Problem], list[Problem]]:
+    """The profile's facts, its problems and its warnings (renamed keys)."""
+    reader = _FactReader(profile, pack)
+    facts = reader.read()
+    return facts, reader.problems, reader.warnings
+
+
+class _FactReader:
+    def __init__(self, profile: Profile, pack: Pack) -> None:
+        self.profile = profile
+        self.pack = pack
+        self.tree = profile.tree
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.specs: dict[str, FactSpec] = dict(pack.facts)
+        self.paths: dict[str, KeyPath] = {}
+
+    def report(self, path: KeyPath, message: str, hint: str | None = None, *, at_key: bool = False) -> None:
+        self.problems.append(self.tree.problem(path, message, hint, at_key=at_key))
+
+    def read(self) -> Facts:
+        values: dict[str, FactValue] = {}
+        for entry in self.profile.facts:
+            key = self._key(entry)
+            if key is None:
+                continue
+            if key in self.paths:
+                self.report(entry.path[:2], f"事实“{self.specs[key].label}”写了两次（另一处是 {path_text(self.paths[key][:2])}）",
+                            "删掉其中一个", at_key=True)
+                continue
+            self.paths[key] = entry.path
+            value = self._value(entry, self.specs[key])
+            if value is not None:
+                values[key] = value
+        for entry in self.profile.last_year.facts:
+            key = self.pack.fact_aliases.get(entry.key, entry.key)
+            spec = self.specs.get(key)
+            if spec is None or not spec.numeric or key not in values:
+                continue
+            last = self._value(entry, spec)
+            if last is not None and isinstance(last.value, (int, float)) and not last.approx:
+                values[key] = replace(values[key], last=float(last.value))
+        facts = Facts(values, self.specs, self.paths)
+        self._relations(facts)
+        return facts
+
+    def _key(self, entry: FactEntry) -> str | None:
+        key = entry.key
+        if entry.own is not None:
+            if key in self.pack.facts:
+                self.report(entry.path[:2], f"“{key}”是模板包已有的事实（{self.pack.facts[key].label}），不能再自己定义",
+                            f"直接写“{key}: 数值”；要自己定义就换一个键名", at_key=True)
+                return None
+            if key in META_SLOTS:
+                self.report(entry.path[:2], f"“{key}”与基本信息同名，不能用作事实的键", "换一个键名", at_key=True)
+                return None
+            self.specs[key] = self._own_spec(entry)
+            return key
+        if key in self.pack.fact_aliases:
+            new = self.pack.fact_aliases[key]
+            self.warnings.append(self.tree.problem(entry.path[:2], f"事实“{key}”在模板包 {self.pack.label} 里改名为“{new}”，已按新名称读取",
+                                                   f"把“{key}:”改成“{new}:”", at_key=True))
+            return new
+        if key not in self.pack.facts:
+            by_label = {spec.label: k for k, spec in self.pack.facts.items()}
+            if key in by_label:  # a workbook's header, or a clerk who wrote the Chinese name
+                return by_label[key]
+            labels = {k: spec.label for k, spec in self.pack.facts.items()}
+            hint = suggest(key, self.pack.facts, labels)
+            self.report(entry.path[:2], f"模板包“{self.pack.name}”里没有事实“{key}”",
+                        f"{hint}；模板包没有的事实，可以自己写：{key}: {{label: 这个数计的是什么, value: 数值, unit: 单位}}",
+                        at_key=True)
+            return None
+        return key
+
+    def _own_spec(self, entry: FactEntry) -> FactSpec:
+        own = entry.own
+        assert own is not None
+        raw = entry.raw
+        if isinstance(raw, bool):
+            kind = "text"
+        elif isinstance(raw, int):
+            kind = "integer"
+        elif isinstance(raw, float):
+            kind = "number"
+        elif isinstance(raw, list):
+            kind = "list"
+        elif isinstance(raw, str) and unicodedata.normalize("NFKC", raw).strip().endswith("%"):
+            kind = "percent"
+        elif isinstance(raw, str) and (_NUMBER.fullmatch(unicodedata.normalize("NFKC", raw).strip().replace(",", ""))
+                                       or _APPROX.fullmatch(unicodedata.normalize("NFKC", raw).strip())):
+            kind = "number"
+        else:
+            kind = "text"
+        phrase_text = own.phrase if own.phrase is not None else own.label + "{}"
+        parts, _ = parse_user_text(phrase_text.replace("{}", "{value}"), {"value", *META_SLOTS})
+        return FactSpec(key=entry.key, label=own.label, type=kind, unit=own.unit, phrases=(parts,),  # type: ignore[arg-type]
+                        summary=own.summary, minimum=None, origin="profile")
+
+    def _value(self, entry: FactEntry, spec: FactSpec) -> FactValue | None:
+        raw = entry.raw
+        path = entry.path
+        if raw is None or raw == "" or raw == []:
+            return None
+        if isinstance(raw, str) and BLANK_MARKS.fullmatch(raw.strip()):
+            return None  # "XX", "*": not known yet, like a blank
+        unit = entry.unit
+        if spec.type == "text":
+            if isinstance(raw, (dict, list, bool)):
+                self.report(path, f"“{spec.label}”应为一段文字，实际是{describe(raw)}")
+                return None
+            text = clean_text(str(raw))
+            return FactValue(spec, text, path) if text else None
+        if spec.type == "list":
+            items = raw if isinstance(raw, list) else re.split("[、；;]", str(raw))
+            texts: list[str] = []
+            for index, item in enumerate(items):
+                if isinstance(item, (dict, list)) or item is None:
+                    self.report((*path, index), f"“{spec.label}”的每一项应为一段文字，实际是{describe(item)}")
+                    continue
+                if cleaned := clean_text(str(item)):
+                    texts.append(cleaned)
+            return FactValue(spec, tuple(texts), path) if texts else None
+        if spec.type == "date":
+            return self._date(spec, raw, path)
+        number, approx = self._number(spec, raw, path)
+        if number is None:
+            return None
+        if spec.type == "integer" and not float(number).is_integer():
+            self.report(path, f"“{spec.label}”应为整数{self._unit_note(spec)}，实际是 {format_number(number)}")
+            return None
+        if spec.minimum is not None and number < spec.minimum:
+            self.report(path, f"“{spec.label}”不能小于 {format_number(spec.minimum)}，实际是 {format_number(number)}",
+                        "请核对数字" + ("；负数没有意义" if spec.minimum == 0 else ""))
+            return None
+        maximum = spec.maximum if spec.maximum is not None else (100 if spec.type == "percent" else DEFAULT_MAXIMUM)
+        if number > maximum:
+            self.report(path, f"“{spec.label}”的值 {format_number(number)} 大得不合常理（上限 {format_number(maximum)}）",
+                        "百分数不能超过 100" if spec.type == "percent" else "请核对是否多打了 0")
+            return None
+        value: int | float = int(number) if spec.type == "integer" else number
+        return FactValue(spec, value, path, approx, unit)
+
+    @staticmethod
+    def _unit_note(spec: FactSpec) -> str:
+        return f"（单位：{spec.unit}）" if spec.unit and spec.type != "percent" else ""
+
+    def _number(self, spec: FactSpec, raw: Any, path: KeyPath) -> tuple[float | None, str]:
+        kind = TYPE_WORDS[spec.type]
+        unit = self._unit_note(spec)
+        if isinstance(raw, (bool, dict, list)):
+            self.report(path, f"“{spec.label}”应为{kind}{unit}，实际是{describe(raw)}")
+            return None, ""
+        if isinstance(raw, (int, float)):
+            if isinstance(raw, float) and not math.isfinite(raw):
+                self.report(path, f"“{spec.label}”应为{kind}{unit}，“{raw}”不是有效的数字", "只写阿拉伯数字，如 12")
+                return None, ""
+            return raw, ""
+        text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
+        if spec.type == "percent":
+            text = text.removesuffix("%").strip()
+        if _NUMBER.fullmatch(text):
+            return float(text), ""
+        approx = _APPROX.fullmatch(text)
+        if approx and spec.type != "percent":
+            return float(approx.group(1)), approx.group(2)
+        with_unit = _WITH_UNIT.fullmatch(text)
+        key = path_text(path).split(".")[-1] if path else ""
+        if with_unit:
+            self.report(path, f"“{spec.label}”应为{kind}{unit}，不要带单位“{with_unit.group(3)}”",
+                        f"写成“{key}: {with_unit.group(1)}{with_unit.group(2) or ''}”，单位由模板自动加上")
+        else:
+            self.report(path, f"“{spec.label}”应为{kind}{unit}，实际是{describe(raw)}",
+                        "只写阿拉伯数字，如 12（约数可写 40余）；还不知道的数字可以先空着")
+        return None, ""
+
+    def _date(self, spec: FactSpec, raw: Any, path: KeyPath) -> FactValue | None:
+        if isinstance(raw, dt.datetime):
+            raw = raw.date()
+        if not isinstance(raw, dt.date):
+            text = unicodedata.normalize("NFKC", str(raw)).strip()
+            match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
+            try:
+                raw = dt.date(*(int(g) for g in match.groups())) if match else None
+            except ValueError:
+                raw = None
+            if raw is None:
+                self.report(path, f"“{spec.label}”应为日期，实际是{describe(text)}", "写成“2025-06-30”或“2025年6月30日”")
+                return None
+        year = self.profile.meta.year
+        if year is not None and raw.year not in (year, year + 1):
+            self.report(path, f"“{spec.label}”的日期 {raw.isoformat()} 不在述职年度 {year} 年内",
+                        "请核对年份（下一年度的计划可写次年的日期）")
+            return None
+        return FactValue(spec, raw, path)
+
+    def _relations(self, facts: Facts) -> None:
+        for relation in self.pack.relations:
+            keys = (*relation.left, *relation.right)
+            found = [facts.get(key) for key in keys]
+            if any(value is None or not isinstance(value.value, (int, float)) or value.approx for value in found):
+                continue
+            left = sum(_number(facts.values[key]) for key in relation.left)
+            right = sum(_number(facts.values[key]) for key in relation.right)
+            holds = {"<=": left <= right, "<": left < right, "==": abs(left - right) < 1e-9}[relation.op]
+            if holds:
+                continue
+            first = facts.values[relation.left[0]]
+            other = facts.values[relation.right[0]]
+            other_mark = self.tree.where(other.path)
+
+            def named(part: tuple[str, ...]) -> str:
+                return "与".join(f"“{facts.specs[key].label}”" for key in part)
+
+            where = f"（第 {other_mark.line} 行）" if other_mark and other_mark.line else ""
+            word = {"<=": "大于", "<": "不小于", "==": "不等于"}[relation.op]
+            self.report(first.path, f"{named(relation.left)}（{format_number(left)}）{word}"
+                        f"{named(relation.right)}{where}（{format_number(right)}）",
+                        f"模板包规定 {relation.text}；请核对这两处数字")
+
+
+def _number(value: FactValue) -> float:
+    return float(value.value) if isinstance(value.value, (int, float)) else 0.0
+
+
+def phrase_parts(spec: FactSpec) -> tuple[tuple[Segment, ...], ...]:
+    """The ways a fact is said; a fact without a phrase is said by its label."""
+    return spec.phrases or ((f"{spec.label}", Slot("value")),)

@@ -1,0 +1,164 @@
+"""Last year's report as a unit wrote it (.docx from Word or WPS, or .txt): its problems and next steps.
+
+Only what the report says is taken: the problems section's items (一是… / （一）… / 1. … / Word's own
+list numbering) up to the causes, and the next-steps section's items, each as its lead sentence.
+Problems and measures are paired in order when their numbers match.  Nothing is invented: a file in
+which no such section is found says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import Problem, ProfileError, display_path
+from ..ooxml import PackageLimits, PackageProblem, UnsafeXml, parse_xml, read_package
+from .source import decode_text, read_bytes
+
+__all__ = ["LastReport", "document_text", "read_last_report"]
+
+MAX_BYTES = 20 * 1024 * 1024
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_HEADING = re.compile(r"^[一二三四五六七八九十]+[、.．]\s*(.+)$")
+_PROBLEMS = re.compile(r"问题|不足|差距|短板")
+_MEASURES = re.compile(r"下一步|措施|打算|思路|努力方向|改进")
+_CAUSES = re.compile(r"原因|根源|根子")
+_ORDINAL = re.compile(r"([一二三四五六七八九十]+)是")
+_NUMBERED = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]+[）)]|[（(]?\d+[）).．、]|[一二三四五六七八九十]+是)\s*")
+_YEAR = re.compile(r"(20\d\d)\s*年")
+
+
+@dataclass(frozen=True)
+class LastReport:
+    year: int | None
+    problems: tuple[str, ...]
+    measures: tuple[str, ...]
+    paragraphs: int
+
+    def pairs(self) -> list[tuple[str, str | None]]:
+        """(problem, measure): measures follow their problems in order when there are as many."""
+        paired = len(self.problems) == len(self.measures)
+        return [(problem, self.measures[i] if paired else None) for i, problem in enumerate(self.problems)]
+
+
+def _paragraphs_docx(data: bytes, shown: str) -> list[tuple[str, bool]]:
+    """(text, numbered by Word's list numbering) of each paragraph of a .docx's body."""
+    try:
+        package = read_package(data, PackageLimits(entries=2000, total_bytes=100 * 1024 * 1024))
+    except PackageProblem as exc:
+        raise ProfileError(Problem(f"无法读取这个 Word 文件：{exc}", shown, hint="请用 Word 或 WPS 打开后另存为 .docx")) from None
+    if "word/document.xml" not in package.parts:
+        raise ProfileError(Problem("这不是 Word 文档（里面没有正文）", shown, hint="请给出上年述职报告的 .docx 文件"))
+    try:
+        root = parse_xml(package.parts["word/document.xml"])
+    except UnsafeXml:
+        raise ProfileError(Problem("Word 文件的正文无法读取（已损坏，或含有不允许的声明）", shown,
+                                   hint="请用 Word 或 WPS 打开后另存为 .docx")) from None
+    result: list[tuple[str, bool]] = []
+    for paragraph in root.iter(f"{_W}p"):
+        text = "".join(node.text or "" for node in paragraph.iter(f"{_W}t")).strip()
+        numbered = paragraph.find(f"{_W}pPr/{_W}numPr") is not None
+        if text:
+            result.append((text, numbered))
+    return result
+
+
+def read_last_report(path: Path) -> LastReport:
+    shown = display_path(path)
+    data = read_bytes(path, what="上年的述职报告", limit=MAX_BYTES, hint="述职报告一般只有几十 KB")
+    if not data.strip():
+        raise ProfileError(Problem("文件是空的", shown, hint="请给出上年述职报告的 .docx 或 .txt 文件"))
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ProfileError(Problem("这是旧版 Word（.doc）文件，无法读取", shown, hint="请用 Word 或 WPS 打开后“另存为” .docx"))
+    if data[:2] == b"PK":
+        paragraphs = _paragraphs_docx(data, shown)
+    elif path.suffix.lower() in (".docx", ".docm", ".dotx"):
+        raise ProfileError(Problem("这个文件不是有效的 Word 文档", shown, hint="请用 Word 或 WPS 打开后另存为 .docx"))
+    else:
+        text = decode_text(data, shown)
+        paragraphs = [(line.strip(), False) for line in text.splitlines() if line.strip()]
+    report = _extract(paragraphs)
+    if not report.problems:
+        raise ProfileError(Problem("在这份报告里没有找到“存在的问题”部分", shown,
+                                   hint="报告里要有“存在的（主要）问题”这样的标题，问题写成一是……、（一）…… 或 1. ……"))
+    return report
+
+
+def _extract(paragraphs: list[tuple[str, bool]]) -> LastReport:
+    year = None
+    for text, _ in paragraphs[:5]:
+        match = _YEAR.search(text)
+        if match:
+            year = int(match.group(1))
+            break
+    section: str | None = None
+    problems: list[str] = []
+    measures: list[str] = []
+    for text, numbered in paragraphs:
+        heading = _HEADING.match(text)
+        if heading and len(text) <= 40:
+            title = heading.group(1)
+            if _PROBLEMS.search(title) and "整改" not in title:
+                section = "problems"
+            elif _MEASURES.search(title):
+                section = "measures"
+            else:
+                section = None
+            continue
+        if section is None:
+            continue
+        if section == "problems" and _CAUSES.search(text[:40]) and not _NUMBERED.match(text):
+            section = "causes"  # the causes paragraph ends the problems
+            continue
+        if section == "causes":
+            if _NUMBERED.match(text) and not _ORDINAL.match(text):
+                section = "problems"  # problems numbered （一） after an inline causes paragraph: unusual, keep going
+            else:
+                continue
+        items = _items(text, numbered)
+        (problems if section == "problems" else measures).extend(items)
+    return LastReport(year, tuple(problems), tuple(measures), len(paragraphs))
+
+
+def _items(text: str, numbered: bool) -> list[str]:
+    """The leads of the items in one paragraph: 一是…二是… inline, or one numbered item."""
+    ordinals = list(_ORDINAL.finditer(text))
+    if ordinals and ordinals[0].start() <= 30:
+        starts = [m.end() for m in ordinals]
+        ends = [m.start() for m in ordinals[1:]] + [len(text)]
+        return [lead for start, end in zip(starts, ends, strict=True) if (lead := _lead(text[start:end]))]
+    match = _NUMBERED.match(text)
+    if match or numbered:
+        lead = _lead(text[match.end():] if match else text)
+        return [lead] if lead else []
+    return []
+
+
+def _lead(text: str) -> str:
+    """An item's lead: up to its first full stop (or semicolon), without trailing punctuation."""
+    cut = min((i for i in (text.find("。"), text.find("；")) if i >= 0), default=len(text))
+    return text[:cut].strip(" ，,：:").strip()
+
+
+def document_text(path: Path) -> tuple[str, tuple[str, ...]]:
+    """A draft's text (.docx of any origin, .md, .txt) and the unit's own names it records, if any."""
+    from ..ooxml import CUSTOM_PROPS, read_custom_properties
+
+    shown = display_path(path)
+    data = read_bytes(path, what="稿子", limit=MAX_BYTES, hint="述职报告一般只有几十 KB")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ProfileError(Problem("这是旧版 Word（.doc）文件，无法读取", shown, hint="请用 Word 或 WPS 打开后“另存为” .docx"))
+    if data[:2] == b"PK":
+        names: tuple[str, ...] = ()
+        try:
+            package = read_package(data, PackageLimits(entries=2000, total_bytes=100 * 1024 * 1024))
+            properties = read_custom_properties(package.parts.get(CUSTOM_PROPS, b""))
+            names = tuple(v for k, v in properties.items() if k in ("reportgen.unit", "reportgen.name") and v)
+        except PackageProblem:
+            pass
+        return "\n".join(text for text, _ in _paragraphs_docx(data, shown)), names
+    text = decode_text(data, shown)
+    text = re.sub(r"<!-- reportgen:fingerprint=[0-9a-f]+ -->", "", text)
+    text = re.sub(r"^#+\s*|\*\*|</?p[^>]*>", "", text, flags=re.MULTILINE)
+    return text, ()

@@ -1,0 +1,421 @@
+"""Batch builds: many profiles (or a fill-in workbook's rows) -> one draft each, 汇总.xlsx, 复制比.
+
+Every profile is attempted; a bad one is reported and the others are written.  With ``jobs`` > 1 the
+profiles go in chunks to a standard process pool; each worker keeps its own ``Run`` for a chunk (the
+pack is loaded and its Word template compiled once per chunk) and sends back small records.  A
+worker that dies fails nothing by itself: its chunk is built again one profile at a time, and only a
+profile that kills a worker again is reported, together with what is already on disk.  Drafts are
+written through the same guarded, atomic writer ``build`` uses, so a killed batch leaves complete
+files only and a rerun finishes the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import OutputError, Problem, ProfileError, ReportgenError, display_path, display_width, pad
+from ..inputs.source import read_text
+from ..inputs.workbook import read_workbook
+from ..inputs.yamlfile import Tree, parse_yaml
+from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_package
+from .drafting import DRAFT_SUFFIXES, Draft, Run
+from .guard import Guard, State, folder_lock, remove_orphaned_temporaries, state_of
+from .similarity import best_matches, compare, normalize
+from .summary import SUMMARY_NAME, SummaryRow, write_summary
+
+__all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
+
+PROFILE_SUFFIXES = (".yaml", ".yml")
+CHUNK = 50  # profiles a worker builds with one Run (one pack load, one Word template compile)
+DEFAULT_THRESHOLD = 0.3
+
+
+@dataclass(frozen=True)
+class Task:
+    index: int
+    label: str  # the profile file, or “填报表.xlsx 第7行”, as shown
+    target: str
+    path: str | None = None  # a profile file …
+    tree: Tree | None = None  # … or a workbook row, already read
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What became of one profile: small, so thousands of them cost nothing."""
+
+    index: int
+    label: str
+    output: str | None = None  # the draft written; None when it failed
+    unit: str = ""
+    name: str = ""
+    position: str = ""
+    year: str = ""
+    han_count: int = 0
+    missing: int = 0
+    facts: tuple[tuple[str, str, object], ...] = ()  # (key, column header, value) of the summary facts
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    text: str = ""  # the draft's text, for 复制比 and leftovers
+    backup: str | None = None
+    length: tuple[int, int] | None = None
+    similar_to: str | None = None
+    ratio: float | None = None
+    example_ratio: float | None = None
+    last_year_ratio: float | None = None
+    created: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    items: tuple[BatchItem, ...]
+    output_dir: Path
+    summary: Path | None
+    summary_error: str | None = None
+    summary_backup: Path | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    problems: tuple[str, ...] = field(default=())  # inputs that are not there
+
+    @property
+    def failed(self) -> int:
+        return sum(not item.ok for item in self.items) + (1 if self.summary_error else 0) + len(self.problems)
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _expand(inputs: Sequence[Path]) -> tuple[list[Task], list[str]]:
+    """The tasks (without targets yet) and the inputs that are not there."""
+    tasks: list[Task] = []
+    problems: list[str] = []
+    for given in inputs:
+        if given.is_dir():
+            found = sorted(p for p in given.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES and p.is_file())
+            if not found:
+                problems.append(f"{display_path(given)}：文件夹里没有 .yaml 资料文件")
+            tasks += [Task(0, display_path(p), "", path=str(p)) for p in found]
+        elif given.suffix.lower() == ".xlsx":
+            for row in read_workbook(given).rows:
+                tasks.append(Task(0, row.label, "", tree=row.tree, digest=row.digest))
+        elif given.is_file():
+            tasks.append(Task(0, display_path(given), "", path=str(given)))
+        else:
+            problems.append(f"{display_path(given)}：找不到这个文件或文件夹")
+    return [replace(task, index=i) for i, task in enumerate(tasks)], problems
+
+
+def _safe_name(text: str) -> str:
+    cleaned = "".join("_" if char in '\\/:*?"<>|\0' or ord(char) < 32 else char for char in text).strip(" .")
+    return cleaned[:80] or "稿子"
+
+
+def _targets(tasks: list[Task], output: Path | None, fmt: str) -> list[Task]:
+    result: list[Task] = []
+    used: set[str] = set()
+    for task in tasks:
+        if task.path is not None:
+            profile = Path(task.path)
+            folder = output if output is not None else profile.parent
+            stem = profile.stem
+        else:
+            assert task.tree is not None
+            folder = output if output is not None else Path(".")
+            unit = task.tree.value(("meta", "unit"))
+            stem = _safe_name(unit if isinstance(unit, str) and unit.strip() else task.label)
+        name = f"{stem}.{fmt}"
+        counter = 1
+        while str(folder / name).lower() in used:  # the same name from two folders: both drafts, numbered
+            counter += 1
+            name = f"{stem}-{counter}.{fmt}"
+        used.add(str(folder / name).lower())
+        result.append(replace(task, target=str(folder / name)))
+    return result
+
+
+# ---------------------------------------------------------------- building
+
+
+def _brief(exc: ReportgenError) -> str:
+    first = exc.problems[0] if exc.problems else None
+    more = f"（共 {len(exc.problems)} 处）" if len(exc.problems) > 1 else ""
+    return (first.message if first else str(exc)) + more
+
+
+def _item(task: Task, draft: Draft, target: Path, backup: Path | None) -> BatchItem:
+    meta = draft.profile.meta
+    specs = draft.facts.specs
+    facts = tuple((key, f"{spec.label}（{spec.unit_shown}）" if spec.unit_shown else spec.label,
+                   draft.facts.values[key].value if key in draft.facts.values else None)
+                  for key, spec in specs.items() if spec.summary)
+    length = draft.profile.structure.length or draft.pack.length
+    return BatchItem(
+        task.index, task.label, str(target), meta.unit or "", meta.name or "", meta.position or "",
+        str(meta.year or ""), draft.document.han_count(), len(draft.missing),
+        tuple((k, h, v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, h, v in facts),
+        tuple(w.message for w in draft.warnings), None, draft.document.text,
+        str(backup) if backup else None, length, created=draft.document.created.date().isoformat())
+
+
+def build_task(run: Run, task: Task, fmt: str, force: bool) -> BatchItem:
+    """One profile: drafted, written; any problem of it becomes its record's error."""
+    target = Path(task.target)
+    try:
+        if task.path is not None:
+            draft = run.draft_file(Path(task.path))
+        else:
+            assert task.tree is not None
+            draft = run.draft(task.tree, task.digest, Path("."), file_name=task.label)
+        data = run.render(draft, fmt)
+        guard = Guard(inputs=(Path(task.path),) if task.path else (), packs=(draft.pack.root,))
+        backup = guard.write(target, data, force=force, suffixes=DRAFT_SUFFIXES, what="稿子",
+                             hint="改过的稿子请另存到别处；或加 --force 覆盖（旧文件会先备份）")
+    except ReportgenError as exc:
+        return BatchItem(task.index, task.label, error=exc.render(10, "先改正上面这些，再运行 reportgen check"),
+                         unit=_unit_of(task), year="", warnings=(_brief(exc),))
+    return _item(task, draft, target, backup)
+
+
+def _unit_of(task: Task) -> str:
+    tree = task.tree
+    if tree is None and task.path is not None:
+        try:
+            tree = parse_yaml(read_text(Path(task.path)), task.label)
+        except ReportgenError:
+            return ""
+    unit = tree.value(("meta", "unit")) if tree is not None else None
+    return unit.strip() if isinstance(unit, str) else ""
+
+
+def build_chunk(tasks: Sequence[Task], settings: Run, fmt: str, force: bool) -> list[BatchItem]:
+    """What a worker does: one Run for the chunk, every task attempted."""
+    run = settings.fresh()
+    return [build_task(run, task, fmt, force) for task in tasks]
+
+
+def _chunks(tasks: Sequence[Task], jobs: int) -> list[list[Task]]:
+    size = max(1, min(CHUNK, len(tasks) // (jobs * 4) or 1))
+    return [list(tasks[i:i + size]) for i in range(0, len(tasks), size)]
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _run_pool(tasks: Sequence[Task], settings: Run, fmt: str, force: bool, jobs: int,
+              advance: Callable[[int], None]) -> list[BatchItem]:
+    items: list[BatchItem] = []
+    retry: list[Task] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [(chunk, pool.submit(build_chunk, chunk, settings, fmt, force)) for chunk in _chunks(tasks, jobs)]
+        for chunk, future in futures:
+            try:
+                items += future.result()
+            except BrokenProcessPool:
+                retry += chunk
+            advance(len(chunk))
+    for task in retry:  # a worker died: again one at a time, so only a profile that kills a worker fails
+        try:
+            with ProcessPoolExecutor(max_workers=1) as pool:
+                items += pool.submit(build_chunk, [task], settings, fmt, force).result()
+        except BrokenProcessPool:
+            items.append(_died(task))
+    return items
+
+
+def _died(task: Task) -> BatchItem:
+    """A profile whose worker died: what is on disk says whether its draft was written."""
+    target = Path(task.target)
+    state = state_of(target)
+    if state is State.UNTOUCHED and task.path is not None:
+        try:
+            digest = read_custom_properties(read_package(target).parts.get(CUSTOM_PROPS, b"")).get("reportgen.profile_sha256")
+        except (PackageProblem, OSError):
+            digest = None
+        import hashlib
+
+        if digest == hashlib.sha256(read_text(Path(task.path)).encode()).hexdigest():
+            return BatchItem(task.index, task.label, output=str(target), warnings=("工作进程中断，稿子已在中断前写出",))
+    return BatchItem(task.index, task.label, error="生成这份稿子的工作进程意外退出（可能是内存不足），没有写出稿子",
+                     warnings=("工作进程意外退出",))
+
+
+def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings: Run | None = None,
+                fmt: str = "docx", force: bool = False, jobs: int | None = None,
+                progress: Callable[[int], None] | None = None, start: Callable[[int], None] | None = None,
+                threshold: float | None = None) -> BatchReport:
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    settings = settings or Run()
+    if output is not None and output.exists() and not output.is_dir():
+        raise OutputError(Problem("批量生成时 -o 应是一个文件夹", display_path(output), hint="例如 -o 述职报告初稿"))
+    planned, problems = _expand(inputs)
+    if not planned and problems:
+        raise ProfileError([Problem(p) for p in problems])
+    if output is not None:
+        problem = Guard().problem(output / SUMMARY_NAME, (".xlsx",), "汇总表")
+        if problem is not None and "不存在" not in problem.message:
+            raise OutputError(problem)
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(Problem(f"无法建立输出文件夹：{exc.strerror}", display_path(output))) from None
+    tasks = _targets(planned, output, fmt)
+    folders = sorted({Path(task.target).parent.resolve() for task in tasks}, key=str)
+    summary_dir = output if output is not None else (Path(tasks[0].target).parent if tasks else Path("."))
+    with contextlib.ExitStack() as stack:
+        for folder in folders:
+            stack.enter_context(folder_lock(folder))
+        remove_orphaned_temporaries(folders)
+        jobs = jobs or default_jobs()
+        if start is not None:
+            start(len(tasks))
+        advance = progress or (lambda n: None)
+        if jobs == 1 or len(tasks) < 2:
+            run = settings.fresh()
+            items = []
+            for task in tasks:
+                items.append(build_task(run, task, fmt, force))
+                advance(1)
+        else:
+            items = _run_pool(tasks, settings, fmt, force, min(jobs, len(tasks)), advance)
+        items.sort(key=lambda item: item.index)
+        items = _compare(items, tasks, settings, threshold)
+        summary: Path | None = summary_dir / SUMMARY_NAME
+        summary_error = None
+        summary_backup = None
+        try:
+            summary_backup = write_summary([_row(item) for item in items], summary_dir / SUMMARY_NAME, force=force,
+                                           threshold=threshold)
+        except OutputError as exc:
+            summary, summary_error = None, exc.render()
+    return BatchReport(tuple(items), summary_dir, summary, summary_error, summary_backup, threshold, tuple(problems))
+
+
+def _row(item: BatchItem) -> SummaryRow:
+    return SummaryRow(item.index + 1, item.label, item.output, item.unit, item.name, item.position, item.year,
+                      item.han_count, item.missing, item.facts, item.warnings if item.ok else (), item.error,
+                      item.similar_to, item.ratio, item.example_ratio, item.last_year_ratio, item.created)
+
+
+# ---------------------------------------------------------------- 复制比 and leftovers
+
+
+def _compare(items: list[BatchItem], tasks: Sequence[Task], settings: Run, threshold: float) -> list[BatchItem]:
+    """Each draft's most similar other draft, its 复制比 against the pack's example and last year's draft,
+    and other units' names found in it."""
+    good = [item for item in items if item.ok and item.text]
+    names = {item.index: (item.unit, item.name) for item in good}
+    texts = [normalize(Path(item.output or item.label).name, item.text, names[item.index]) for item in good]
+    matches = best_matches(texts)
+    examples = _example_texts(tasks, settings.fresh())
+    by_index = {task.index: task for task in tasks}
+    owners = _name_owners(good)
+    result: dict[int, BatchItem] = {item.index: item for item in items}
+    for item, text, match in zip(good, texts, matches, strict=True):
+        changes: dict[str, object] = {}
+        warnings = list(item.warnings)
+        if match is not None:
+            changes.update(similar_to=match.b.name, ratio=round(match.ratio, 3))
+            if match.ratio > threshold:
+                warnings.append(f"与 {match.b.name} 的复制比为 {match.ratio:.0%}，超过 {threshold:.0%}")
+        task = by_index[item.index]
+        example = examples.get((task.path and str(Path(task.path).parent)) or ".")
+        if example is not None:
+            ratio = compare(text, normalize("示例稿", example, names[item.index])).ratio
+            changes["example_ratio"] = round(ratio, 3)
+            if ratio > threshold:
+                warnings.append(f"与模板包示例稿的复制比为 {ratio:.0%}")
+        for other in _others_in(item, owners):
+            warnings.append(f"稿子里出现了本批另一个单位或人员的名称“{other}”")
+        changes["warnings"] = tuple(dict.fromkeys(warnings))
+        changes["text"] = ""
+        result[item.index] = replace(item, **changes)  # type: ignore[arg-type]
+    return [replace(result[item.index], text="") for item in items]
+
+
+def _name_owners(items: Sequence[BatchItem]) -> dict[str, set[int]]:
+    owners: dict[str, set[int]] = {}
+    for item in items:
+        for name in (item.unit, item.name):
+            if len(name) >= 2:
+                owners.setdefault(name, set()).add(item.index)
+    return owners
+
+
+def _others_in(item: BatchItem, owners: dict[str, set[int]]) -> Iterator[str]:
+    """Other units' and persons' names in ``item``'s text (found by their first two characters)."""
+    text = item.text
+    own = {item.unit, item.name}
+    starts: dict[str, list[str]] = {}
+    for name in owners:
+        if name not in own and not any(name in mine for mine in own if mine):
+            starts.setdefault(name[:2], []).append(name)
+    seen: set[str] = set()
+    for i in range(len(text) - 1):
+        for name in starts.get(text[i:i + 2], ()):
+            if name not in seen and text.startswith(name, i):
+                seen.add(name)
+                yield name
+
+
+def _example_texts(tasks: Sequence[Task], run: Run) -> dict[str, str]:
+    """The text of the pack example's draft, per profile folder (its pack found as the profiles' is)."""
+    result: dict[str, str] = {}
+    for task in tasks:
+        folder = str(Path(task.path).parent) if task.path else "."
+        if folder in result:
+            continue
+        try:
+            tree = parse_yaml(read_text(Path(task.path)), task.label) if task.path else task.tree
+            assert tree is not None
+            pack = run.pack_for(tree, Path(folder))
+            if pack.example_profile:
+                result[folder] = run.draft_file(pack.path(pack.example_profile), pack=pack).document.text
+        except ReportgenError:
+            continue
+    return result
+
+
+# ---------------------------------------------------------------- the console table
+
+
+def report_lines(report: BatchReport, width: int = 100) -> list[str]:
+    """The result, fitted to the terminal's width: one line per draft, errors and notes indented below."""
+    good = [item for item in report.items if item.ok]
+    lines = [f"批量生成：{len(report.items)} 份资料，成功 {len(good)} 份，失败 {len(report.items) - len(good)} 份"]
+    name_width = max(10, min(40, width - 38))
+    for item in report.items:
+        mark = "✓" if item.ok else "✗"
+        name = item.unit or Path(item.label).stem
+        if display_width(name) > name_width:
+            while display_width(name + "…") > name_width:
+                name = name[:-1]
+            name += "…"
+        if item.ok:
+            ratio = f"复制比 {item.ratio:.0%}" if item.ratio is not None else ""
+            lines.append(f"{mark} {pad(name, name_width)} {item.han_count:>5} 字  待补充 {item.missing:>2}  {ratio}")
+        else:
+            lines.append(f"{mark} {pad(name, name_width)} 未生成")
+            lines.append(f"    资料：{item.label}")
+            lines += ["    " + line for line in (item.error or "").splitlines()[:12]]
+        lines += [f"    注意：{note}" for note in item.warnings[:3]] if item.ok else []
+    for problem in report.problems:
+        lines.append(f"✗ {problem}")
+    if report.summary is not None:
+        lines.append(f"汇总表：{display_path(report.summary)}")
+        if report.summary_backup is not None:
+            lines.append(f"原汇总表已备份为：{display_path(report.summary_backup)}")
+    elif report.summary_error:
+        lines.append("汇总表没有写出：")
+        lines += ["    " + line for line in report.summary_error.splitlines()]
+    lines.append(f"稿子在：{display_path(report.output_dir)}")
+    return lines

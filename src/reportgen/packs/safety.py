@@ -1,0 +1,227 @@
+"""Safety checks on what a pack (or a user's Office file) carries, decided on parsed XML only.
+
+A pack is data from another unit.  Its files must stay inside it, be of the kinds a pack needs, and
+its Word template must not make a draft fetch or run anything when opened: no macros, ActiveX, OLE
+objects or embedded old-format files, no altChunk or subdocument, no relationship that points
+outside the package except a plain hyperlink, no field that includes or fetches (INCLUDEPICTURE,
+INCLUDETEXT, LINK, DDEAUTO…).  Every part and every relationship is parsed — any encoding, any
+namespace prefix, any quoting — so a check cannot be dodged by spelling.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree as ET
+
+from ..errors import Problem
+from ..ooxml import Package, PackageLimits, PackageProblem, UnsafeXml, read_package
+
+__all__ = ["MAX_PACK_BYTES", "MAX_PACK_FILES", "PACK_SUFFIXES", "PackTree", "office_problems", "walk_pack"]
+
+MAX_PACK_FILES = 500
+MAX_PACK_BYTES = 50 * 1024 * 1024
+# What a pack may hold: its YAML, Word templates, notes, and pictures for the Word template.
+PACK_SUFFIXES = (".yaml", ".yml", ".docx", ".dotx", ".md", ".txt", ".png", ".jpg", ".jpeg", ".gif", ".bmp")
+JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "__pycache__", ".git", "__MACOSX"})
+PACK_LIMITS = PackageLimits(entries=500, total_bytes=MAX_PACK_BYTES)
+
+_HINT = "模板包只能使用普通的 .docx；这个文件可能被人恶意修改过，请向发放单位核实"
+# Relationship types (the last part of the Type URI) that embed or run something, whatever their target.
+_REFUSED_RELATIONSHIPS = {
+    "oleobject": "嵌入的 OLE 对象", "package": "嵌入的文件", "control": "ActiveX 控件", "activexcontrol": "ActiveX 控件",
+    "activexcontrolbinary": "ActiveX 控件", "vbaproject": "宏", "afchunk": "嵌入的外部文档（altChunk）",
+    "subdocument": "子文档", "frame": "框架引用的外部文档", "wordvbadata": "宏", "externallink": "外部链接的工作簿",
+    "externallinkpath": "外部链接的工作簿", "attachedtemplate": "附加模板",
+}
+_REFUSED_CONTENT = ("macroenabled", "vbaproject", "activex", "oleobject", "msword", "ms-excel", "ms-powerpoint",
+                    "vnd.ms-office.vba", "externallink")
+_REFUSED_NAMES = ("vbaproject.bin", "vbadata.xml", "activex", "oleobject", "embeddings/", "externallinks/")
+_FETCHING_FIELDS = {"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "LINK", "DDE", "DDEAUTO", "IMPORT", "DATABASE",
+                    "RD", "AUTOTEXTLIST"}
+_REFUSED_ELEMENTS = {"altChunk": "嵌入的外部文档（altChunk）", "control": "ActiveX 控件", "OLEObject": "嵌入的 OLE 对象",
+                     "subDoc": "子文档", "attachedTemplate": "附加模板"}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def office_problems(source: Path | bytes, shown: str, *, limits: PackageLimits = PACK_LIMITS) -> list[Problem]:
+    """Why an Office file (.docx/.xlsx) may not be used; empty when it is safe."""
+    try:
+        package = read_package(source, limits)
+    except PackageProblem as exc:
+        return [Problem(str(exc), shown, hint="请用 Word、WPS 或 Excel 重新另存为 .docx / .xlsx")]
+    return package_problems(package, shown)
+
+
+def package_problems(package: Package, shown: str) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def refuse(message: str) -> None:
+        problems.append(Problem(message, shown, hint=_HINT))
+
+    for name in package.names:
+        lowered = name.lower().replace("\\", "/")
+        if lowered.startswith("/") or ".." in lowered.split("/"):
+            refuse(f"文件里有非法路径“{name}”")
+        if any(marker in lowered for marker in _REFUSED_NAMES):
+            refuse(f"文件里有宏、ActiveX、嵌入对象或外部链接（{name}）")
+        elif lowered.endswith((".doc", ".xls", ".ppt", ".bin", ".exe", ".dll", ".js", ".vbs")):
+            refuse(f"文件里嵌有其他格式的文件（{name}）")
+    for name in package.names:
+        lowered = name.lower()
+        if not (lowered.endswith(".xml") or lowered.endswith(".rels")):
+            continue
+        try:
+            root = package.xml(name)
+        except UnsafeXml:
+            refuse(f"部件“{name}”不是合法的 XML，或含有 DTD/实体声明")
+            continue
+        if lowered == "[content_types].xml":
+            for element in root.iter():
+                content_type = (element.get("ContentType") or "").lower()
+                if any(marker in content_type for marker in _REFUSED_CONTENT):
+                    refuse(f"文件声明了不允许的内容类型“{element.get('ContentType')}”（宏、嵌入对象或外部链接）")
+        elif lowered.endswith(".rels"):
+            problems.extend(_relationship_problems(root, name, shown))
+        else:
+            problems.extend(_part_problems(root, name, shown))
+    seen: set[tuple[str, str | None]] = set()
+    unique = []
+    for problem in problems:
+        if (problem.message, problem.file) not in seen:
+            seen.add((problem.message, problem.file))
+            unique.append(problem)
+    return unique
+
+
+def _relationship_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for element in root.iter():
+        if _local(element.tag) != "Relationship":
+            continue
+        attributes = {_local(key).lower(): value.strip() for key, value in element.attrib.items()}
+        kind = attributes.get("type", "").rstrip("/").rsplit("/", 1)[-1].lower()
+        target = attributes.get("target", "")
+        external = attributes.get("targetmode", "").lower() == "external"
+        looks_remote = "://" in target or target.startswith(("\\\\", "//")) or target.lower().startswith(("file:", "mhtml:"))
+        if kind in _REFUSED_RELATIONSHIPS:
+            problems.append(Problem(f"文件含有{_REFUSED_RELATIONSHIPS[kind]}（{part}：{target}）", shown, hint=_HINT))
+        elif (external or looks_remote) and kind != "hyperlink":
+            problems.append(Problem(f"文件引用了外部资源“{target}”（{part}），打开时会自动访问", shown,
+                                    hint="模板不能链接外部文件或网址（普通的可点击超链接除外）"))
+    return problems
+
+
+def _part_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
+    """Fields that include or fetch, and elements that embed, in one XML part."""
+    problems: list[Problem] = []
+    instructions: list[str] = []
+    collecting: list[str] | None = None
+    for element in root.iter():
+        local = _local(element.tag)
+        if local in _REFUSED_ELEMENTS:
+            problems.append(Problem(f"文件含有{_REFUSED_ELEMENTS[local]}（{part}）", shown, hint=_HINT))
+        elif local == "fldSimple":
+            instructions.append(next((v for k, v in element.attrib.items() if _local(k) == "instr"), ""))
+        elif local == "fldChar":
+            kind = next((v for k, v in element.attrib.items() if _local(k) == "fldCharType"), "")
+            if kind == "begin":
+                collecting = []
+            elif collecting is not None:
+                instructions.append("".join(collecting))
+                collecting = None if kind in ("separate", "end") else collecting
+        elif local == "instrText":
+            if collecting is None:
+                instructions.append(element.text or "")
+            else:
+                collecting.append(element.text or "")
+        elif local == "f" and part.startswith("xl/") and (element.text or "").strip():
+            problems.append(Problem(f"工作表里有公式（{part}）", shown, hint="请把公式换成数值（复制后“选择性粘贴—数值”）"))
+    if collecting:
+        instructions.append("".join(collecting))
+    for instruction in instructions:
+        words = instruction.replace('"', " ").split()
+        if words and words[0].lstrip("\\").upper() in _FETCHING_FIELDS:
+            problems.append(Problem(f"文件里有会读取外部内容的域代码“{words[0].upper()}”（{part}）", shown,
+                                    hint="模板里不能有 INCLUDEPICTURE、INCLUDETEXT、LINK、DDE 等域；请删掉它"))
+    return problems
+
+
+# ---------------------------------------------------------------- a pack folder
+
+
+@dataclass(frozen=True)
+class PackTree:
+    files: tuple[tuple[str, Path], ...]  # (posix path relative to the root, absolute path)
+    problems: tuple[Problem, ...]  # every one of them makes the pack unsafe
+
+
+def is_junk(name: str) -> bool:
+    return name in JUNK_NAMES or name.startswith(("~$", "._"))
+
+
+def walk_pack(root: Path, label: str) -> PackTree:
+    """Every regular file of a pack folder; symlinks, special files, odd kinds and oversized trees are problems."""
+    files: list[tuple[str, Path]] = []
+    problems: list[Problem] = []
+    total = 0
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        base = Path(folder)
+        dirs.sort()
+        for name in list(dirs):
+            if is_junk(name) or name.startswith("."):
+                dirs.remove(name)
+            elif (base / name).is_symlink():
+                dirs.remove(name)
+                problems.append(Problem(f"模板包里有符号链接“{(base / name).relative_to(root).as_posix()}”", label,
+                                        hint="模板包里只能有普通文件和文件夹，不能有符号链接（快捷方式）"))
+        for name in sorted(names):
+            if is_junk(name):
+                continue
+            path = base / name
+            rel = path.relative_to(root).as_posix()
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                problems.append(Problem(f"模板包里有符号链接“{rel}”", label,
+                                        hint="模板包里只能有普通文件和文件夹，不能有符号链接（快捷方式）"))
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                problems.append(Problem(f"模板包里有特殊文件“{rel}”", label, hint="模板包里只能有普通文件"))
+                continue
+            if name.startswith("."):
+                continue  # temporaries and hidden files are never part of a pack
+            files.append((rel, path))
+            total += info.st_size
+        if len(files) > MAX_PACK_FILES:
+            problems.append(Problem(f"模板包里的文件超过 {MAX_PACK_FILES} 个，可能是“压缩炸弹”", label,
+                                    hint="正常的模板包只有几十个文件；请向发放单位核实"))
+            break
+        if total > MAX_PACK_BYTES:
+            problems.append(Problem(f"模板包超过 {MAX_PACK_BYTES // (1024 * 1024)} MB，可能是“压缩炸弹”", label,
+                                    hint="正常的模板包只有几百 KB；请向发放单位核实"))
+            break
+    return PackTree(tuple(files), tuple(problems))
+
+
+def content_problems(tree: PackTree, label: str) -> list[Problem]:
+    """Files of kinds a pack never needs (macro or old-format Office files, programs) and unsafe Word files."""
+    problems: list[Problem] = []
+    for rel, path in tree.files:
+        suffix = PurePosixPath(rel).suffix.lower()
+        shown = f"{label}/{rel}"
+        if suffix not in PACK_SUFFIXES:
+            problems.append(Problem(f"模板包里不应有“{suffix or '无扩展名'}”文件", shown,
+                                    hint="模板包只能有 .yaml、.docx、.md、.txt 和图片；宏文件、旧版 .doc/.xls 和程序一律拒绝"))
+        elif suffix in (".docx", ".dotx"):
+            problems.extend(office_problems(path, shown))
+    return problems
+
+
+def names(files: Iterable[tuple[str, Path]]) -> set[str]:
+    return {rel for rel, _ in files}

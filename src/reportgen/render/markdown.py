@@ -1,0 +1,37 @@
+"""The Markdown layer: the same document model as plain text, for review or diffing.
+
+The last line records a fingerprint of the text above it, so an edited Markdown draft is never
+replaced unasked (``outputs.guard``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ..content.model import Document, Paragraph
+
+__all__ = ["MD_FINGERPRINT", "md_fingerprint", "to_markdown"]
+
+MD_FINGERPRINT = re.compile(r"\n<!-- reportgen:fingerprint=([0-9a-f]{64}) -->\n?$")
+
+
+def md_fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _paragraph(paragraph: Paragraph) -> str:
+    text = "".join(f"**{s.text}**" if s.kind in ("lead2", "lead3") else s.text for s in paragraph.spans)
+    if paragraph.role == "title":
+        return f"# {text}"
+    if paragraph.role == "heading":
+        return f"## {text}"
+    if paragraph.role == "byline":
+        return f'<p align="center">{text}</p>'
+    return text
+
+
+def to_markdown(document: Document) -> bytes:
+    """The draft as Markdown, its last line the fingerprint of the text before it."""
+    text = "\n\n".join(_paragraph(p) for p in document.paragraphs) + "\n"
+    return (text + f"\n<!-- reportgen:fingerprint={md_fingerprint(text)} -->\n").encode("utf-8")

@@ -1,0 +1,81 @@
+"""Print the 复制比 figures of 30 units filling in each built-in pack's example profile (issue: 复制比).
+
+Each unit gets the example's facts with different numbers and its own unit and person name; the
+items stay the same.  Prints the mean and largest pairwise 复制比 per pack.
+
+    python tools/copy_ratio.py [--units 30] [--pack jiguan]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import random
+import statistics
+import sys
+from pathlib import Path
+
+from reportgen.inputs.source import read_text
+from reportgen.inputs.yamlfile import Tree, parse_yaml
+from reportgen.outputs.drafting import Run
+from reportgen.outputs.similarity import compare, normalize
+
+REPO = Path(__file__).resolve().parent.parent
+SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
+PLACES = "东西南北中"
+KINDS = ["财政局", "农业农村局", "交通运输局", "教育局", "卫生健康委", "自然资源局", "生态环境局", "住建局", "水利局", "商务局",
+         "文旅局", "应急管理局", "审计局", "统计局", "医保局", "人社局", "民政局", "司法局", "市场监管局", "林业局",
+         "科技局", "工信局", "退役军人局", "体育局", "信访局", "档案馆", "机关事务局", "供销社", "粮食局", "气象局"]
+
+
+def unit_tree(base: Tree, index: int) -> Tree:
+    """The example with another unit, person and numbers (every number shifted by a seeded amount)."""
+    rng = random.Random(index)
+    data = {**base.data}
+    meta = dict(data.get("meta") or {})
+    city = PLACES[index % 5] + "山市"
+    meta["unit"] = f"{city}{KINDS[index % len(KINDS)]}机关党委" if "机关" in str(meta.get("unit", "")) else \
+        f"{city}{KINDS[index % len(KINDS)]}{str(meta.get('unit', ''))[-3:]}"
+    meta["name"] = SURNAMES[index % len(SURNAMES)] + "某某"
+    data["meta"] = meta
+    facts = {}
+    factor = rng.uniform(0.5, 1.6)  # one factor for all numbers keeps every “part ≤ whole”
+    for key, value in (data.get("facts") or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            facts[key] = value
+        elif isinstance(value, int):
+            facts[key] = max(1, round(value * factor))
+        else:
+            facts[key] = round(min(100.0, value * min(factor, 1.0)), 1)
+    data["facts"] = facts
+    return Tree(base.file, data, base.key_marks, base.value_marks)
+
+
+def pack_figures(pack: str, units: int) -> tuple[float, float, list[float]]:
+    example = REPO / "templates" / pack / "example.yaml"
+    base = parse_yaml(read_text(example), str(example))
+    run = Run()
+    texts = []
+    for index in range(units):
+        tree = unit_tree(base, index)
+        draft = run.draft(tree, hashlib.sha256(str(index).encode()).hexdigest(), example.parent)
+        meta = draft.profile.meta
+        texts.append(normalize(meta.unit or "", draft.document.text, (meta.unit or "", meta.name or "")))
+    ratios = [compare(a, b).ratio for a, b in itertools.permutations(texts, 2)]
+    return statistics.mean(ratios), max(ratios), ratios
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--units", type=int, default=30)
+    parser.add_argument("--pack", action="append")
+    args = parser.parse_args()
+    for pack in args.pack or ["jiguan", "qiye", "xitong"]:
+        mean, largest, _ = pack_figures(pack, args.units)
+        print(f"{pack:8} {args.units} 个单位：平均复制比 {mean:.3f}，最高 {largest:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
