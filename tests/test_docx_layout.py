@@ -1,8 +1,8 @@
-"""Issue 2, point 7: GB/T 9704-2012 layout, read from the produced .docx of every built-in pack.
+"""GB/T 9704-2012 layout, read from the .docx drafts of every built-in pack's example profile.
 
 Properties are resolved the way Word does: direct formatting, then the character style chain,
 the paragraph style chain (basedOn) and the document defaults.  Sizes are in points, lengths
-in millimetres; East Asian fonts are read from ``w:rFonts/@w:eastAsia``.
+in millimetres or twips; East Asian fonts are read from ``w:rFonts/@w:eastAsia``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from conftest import W, build_from, builtin_pack_names, complete_profile, docx_paragraphs, style_id
-from reportgen.pack import find_pack
+from conftest import BUILTIN, TEMPLATES, W, docx_paragraphs, load_builtin, style_id
+from reportgen import core
 
 MM_PER_TWIP = 25.4 / 1440
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
 class StyleSheet:
@@ -58,6 +59,14 @@ class StyleSheet:
     def run_attr(self, paragraph_style: str | None, tag: str, attr: str, run: Any = None) -> str | None:
         return _first_attr(self._rprs(paragraph_style, run), tag, attr)
 
+    def run_flag(self, paragraph_style: str | None, tag: str, run: Any = None) -> bool:
+        """An on/off run property (w:b): present without w:val, or with a true value."""
+        for props in self._rprs(paragraph_style, run):
+            element = props.find(f"{W}{tag}") if props is not None else None
+            if element is not None:
+                return element.get(f"{W}val") not in ("0", "false", "off")
+        return False
+
     def size_pt(self, paragraph_style: str | None, run: Any = None) -> float | None:
         half = self.run_attr(paragraph_style, "sz", "val", run)
         return int(half) / 2 if half is not None else None
@@ -79,15 +88,35 @@ def _first_attr(properties: Iterable[Any], tag: str, attr: str) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module", params=builtin_pack_names())
-def draft(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
-    pack = find_pack(request.param)
-    tmp = tmp_path_factory.mktemp(f"layout-{pack.name}")
-    return pack, build_from(tmp, complete_profile(pack))
+@pytest.fixture(scope="module")
+def drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Path, Any]]:
+    """Each built-in pack's example profile built to .docx with core.build: (pack, .docx, BuildResult)."""
+    built: dict[str, tuple[Any, Path, Any]] = {}
+    for name in BUILTIN:
+        pack = load_builtin(name)
+        tmp = tmp_path_factory.mktemp(f"layout-{name}")
+        result = core.build(TEMPLATES / name / "example.yaml", tmp / f"{name}.docx")
+        built[name] = (pack, Path(result.output), result)
+    return built
 
 
-def test_there_are_builtin_packs() -> None:
-    assert "jiguan" in builtin_pack_names()
+@pytest.fixture(params=BUILTIN)
+def draft(request: pytest.FixtureRequest, drafts: dict[str, tuple[Any, Path, Any]]) -> tuple[Any, Path]:
+    pack, path, _ = drafts[request.param]
+    return pack, path
+
+
+def test_every_builtin_pack_builds_a_draft_from_its_example(drafts: dict[str, tuple[Any, Path, Any]]) -> None:
+    assert set(drafts) == set(BUILTIN)
+    for name, (pack, path, result) in drafts.items():
+        assert pack.name == name
+        assert path.is_file() and zipfile.is_zipfile(path)
+        assert result.draft.pack.name == name
+
+
+def _section_properties(path: Path) -> list[Any]:
+    body = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml"))
+    return list(body.iter(f"{W}sectPr"))
 
 
 def test_page_is_a4_with_gbt9704_margins(draft: tuple[Any, Path]) -> None:
@@ -111,14 +140,35 @@ def test_page_is_a4_with_gbt9704_margins(draft: tuple[Any, Path]) -> None:
 
 def test_line_grid_gives_22_lines(draft: tuple[Any, Path]) -> None:
     _, path = draft
-    body = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml"))
-    grids = list(body.iter(f"{W}docGrid"))
+    sections = _section_properties(path)
+    grids = [grid for sect in sections for grid in sect.iter(f"{W}docGrid")]
     assert grids, "no w:docGrid in the section properties"
     for grid in grids:
         assert grid.get(f"{W}linePitch") == "579"
         assert grid.get(f"{W}type") in ("lines", "linesAndChars")
-    # 22 lines of 579 twips fill the 225 mm text block.
-    assert pytest.approx(225, abs=1) == 22 * 579 * MM_PER_TWIP
+    # The document's own text block holds exactly 22 lines of its grid pitch (not 21, not 23).
+    for sect in sections:
+        size, margins, grid = sect.find(f"{W}pgSz"), sect.find(f"{W}pgMar"), sect.find(f"{W}docGrid")
+        assert size is not None and margins is not None and grid is not None
+        height = int(size.get(f"{W}h")) - int(margins.get(f"{W}top")) - int(margins.get(f"{W}bottom"))
+        pitch = int(grid.get(f"{W}linePitch"))
+        assert height // pitch == 22, (height, pitch)
+        assert height * MM_PER_TWIP == pytest.approx(225, abs=1)
+
+
+def test_lines_hold_28_characters_of_body_text(draft: tuple[Any, Path]) -> None:
+    """28 body characters (16 pt plus the document's character spacing) fit a line, 29 do not."""
+    pack, path = draft
+    styles = StyleSheet(path)
+    sid = pack.styles["body"]
+    size = styles.size_pt(sid)
+    assert size == 16
+    spacing = int(styles.run_attr(sid, "spacing", "val") or 0)  # twentieths of a point
+    for sect in _section_properties(path):
+        page, margins = sect.find(f"{W}pgSz"), sect.find(f"{W}pgMar")
+        width = int(page.get(f"{W}w")) - int(margins.get(f"{W}left")) - int(margins.get(f"{W}right"))
+        per_char = size * 20 + spacing
+        assert width // per_char == 28, (width, per_char)
 
 
 def _paragraph(path: Path, predicate: Any) -> Any:
@@ -128,9 +178,8 @@ def _paragraph(path: Path, predicate: Any) -> Any:
 def test_title_is_22pt_xiaobiaosong_centred(draft: tuple[Any, Path]) -> None:
     pack, path = draft
     styles = StyleSheet(path)
-    if not pack.skeleton.title:
-        pytest.skip(f"{pack.name} 没有标题行")
     title = docx_paragraphs(path)[0]
+    assert title.text.strip(), "the draft must open with its title"
     sid = style_id(title)
     assert sid == pack.styles["title"]
     assert styles.size_pt(sid) == 22
@@ -197,25 +246,38 @@ def _lead_runs(path: Path, prefix: str) -> list[tuple[str | None, Any]]:
     return found
 
 
+def _run_style(run: Any) -> str | None:
+    rstyle = run.find(f"{W}rPr/{W}rStyle")
+    return rstyle.get(f"{W}val") if rstyle is not None else None
+
+
 def test_item_leads_have_the_font_of_their_level(draft: tuple[Any, Path]) -> None:
-    """（一） leads are 楷体_GB2312 and 1./（1） leads 仿宋_GB2312, 16 pt; every pack's draft has one of them."""
+    """（一） leads are 楷体_GB2312 and 1./（1） leads 仿宋_GB2312 bold, 16 pt; every pack's draft has one of them."""
     pack, path = draft
     styles = StyleSheet(path)
     second = _lead_runs(path, "（一）")
     third = _lead_runs(path, "1.") + _lead_runs(path, "（1）")
     assert second or third, f"{pack.name}: no numbered item leads in the draft"
     for paragraph_style, run in second:
-        assert run.find(f"{W}rPr/{W}rStyle").get(f"{W}val") == pack.styles["lead2"]
+        assert _run_style(run) == pack.styles["lead2"]
         assert styles.font(paragraph_style, "eastAsia", run) == "楷体_GB2312"
         assert styles.size_pt(paragraph_style, run) == 16
     for paragraph_style, run in third:
         assert styles.font(paragraph_style, "eastAsia", run) == "仿宋_GB2312"
         assert styles.size_pt(paragraph_style, run) == 16
+        if _run_style(run) is not None:  # a lead's number (not a figure like “1.5万元” in the text)
+            assert _run_style(run) == pack.styles["lead3"]
+            assert styles.run_flag(paragraph_style, "b", run), "third-level leads are 仿宋加粗"
 
 
-def test_some_builtin_packs_use_each_lead_level() -> None:
-    numbering = {find_pack(name).skeleton.section("work").numbering for name in builtin_pack_names()}
-    assert {"paren_chinese", "arabic"} <= numbering
+def test_the_drafts_use_each_lead_level(drafts: dict[str, tuple[Any, Path, Any]]) -> None:
+    """Between them the built-in packs' drafts have second-level （一） and third-level 1. leads."""
+    levels: set[str | None] = set()
+    for _, path, _ in drafts.values():
+        for prefix in ("（一）", "1."):
+            levels |= {_run_style(run) for _, run in _lead_runs(path, prefix)}
+    names = {pack.styles[role] for pack, _, _ in drafts.values() for role in ("lead2", "lead3")}
+    assert names <= levels, (names, levels)
 
 
 def _footer_xml(path: Path, kind: str) -> Any:
@@ -225,7 +287,7 @@ def _footer_xml(path: Path, kind: str) -> Any:
         rels = etree.fromstring(zf.read("word/_rels/document.xml.rels"))
         refs = [r for r in document.iter(f"{W}footerReference") if r.get(f"{W}type") == kind]
         assert refs, f"no {kind} footer"
-        rid = refs[-1].get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+        rid = refs[-1].get(R_ID)
         target = next(r.get("Target") for r in rels if r.get("Id") == rid)
         return etree.fromstring(zf.read(f"word/{target.lstrip('/')}"))
 
@@ -235,6 +297,10 @@ def test_even_and_odd_footers_are_enabled(draft: tuple[Any, Path]) -> None:
 
     _, path = draft
     assert docx.Document(str(path)).settings.odd_and_even_pages_header_footer is True
+
+
+def footer_texts(paragraph: Any) -> list[str]:
+    return [t.text or "" for t in paragraph.iter(f"{W}t")]
 
 
 @pytest.mark.parametrize(("kind", "align", "side"), [("default", "right", "right"), ("even", "left", "left")])
@@ -266,12 +332,20 @@ def test_page_number_footer(draft: tuple[Any, Path], kind: str, align: str, side
         assert styles.font(pstyle, "ascii", run) == "宋体"
 
 
-def footer_texts(paragraph: Any) -> list[str]:
-    return [t.text or "" for t in paragraph.iter(f"{W}t")]
-
-
 def test_styles_the_pack_names_exist_in_its_word_template(draft: tuple[Any, Path]) -> None:
     pack, path = draft
     styles = StyleSheet(path)
     for role, sid in pack.styles.items():
         assert sid in styles.styles, (role, sid)
+
+
+def test_paragraphs_of_the_draft_use_the_styles_the_pack_names(draft: tuple[Any, Path]) -> None:
+    """Every body paragraph of the draft carries one of the pack's paragraph styles, and it exists."""
+    pack, path = draft
+    styles = StyleSheet(path)
+    paragraph_styles = {pack.styles[role] for role in ("title", "byline", "heading", "body")}
+    used = {style_id(p) for p in docx_paragraphs(path) if p.text.strip()}
+    assert used <= paragraph_styles, used - paragraph_styles
+    assert {pack.styles["title"], pack.styles["heading"], pack.styles["body"]} <= used
+    for sid in used:
+        assert styles.styles[sid].get(f"{W}type") == "paragraph"

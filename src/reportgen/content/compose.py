@@ -23,7 +23,7 @@ from ..inputs.profile import META_FIELDS, SECTION_WORDS, Choice, OwnPoint, Profi
 from ..inputs.yamlfile import KeyPath
 from ..packs.manifest import CATALOGUE_FOR_SECTION, Entry, Pack, Point, SectionSpec, Sentence, Variants
 from ..packs.prose import META_SLOTS, Group, Segment, Slot, parse_sentence, parse_user_text
-from .facts import Facts, phrase_parts
+from .facts import Facts, FactValue, phrase_parts
 from .model import Document, Paragraph, Role, Span, SpanKind, placeholder_text
 from .numbering import SELF_NUMBERED, chinese_numeral, item_label
 
@@ -173,7 +173,7 @@ class _Composer:
             change = value.change()
             return Span(change, source=f"facts.{slot.key}", origin="fact") if change else None
         self.said.add(slot.key)
-        return Span(value.text(), source=f"facts.{slot.key}", origin="fact")
+        return _value_span(slot.key, value)
 
     def _segments(self, segments: Sequence[Segment], origin: str = "pack") -> list[Span]:
         spans: list[Span] = []
@@ -250,6 +250,8 @@ class _Composer:
     def fact_sentence(self, keys: Iterable[str], piece: str, openers: Variants, *, extra: int = 0) -> list[Span]:
         """The facts among ``keys`` not said yet, each by its phrase, in sentences of a few facts each."""
         phrases: list[list[Span]] = []
+        own = False
+        all_own = True
         for key in keys:
             if key in self.said or key not in self.facts.specs:
                 continue
@@ -258,13 +260,14 @@ class _Composer:
             if value is None and not (spec.required and spec.origin != "profile"):
                 continue
             self.said.add(key)
+            own = own or spec.origin == "profile"
+            all_own = all_own and spec.origin == "profile"
             options = phrase_parts(spec)
             chosen = options[self.choose.index(len(options), f"facts.{key}", extra=extra)]
             spans: list[Span] = []
             for part in chosen:
                 if isinstance(part, Slot) and part.key == "value":
-                    spans.append(Span(value.text(), source=f"facts.{key}", origin="fact") if value is not None
-                                 else self._placeholder(key))
+                    spans.append(_value_span(key, value) if value is not None else self._placeholder(key))
                 elif isinstance(part, Slot):
                     spans.append(self._slot(part) or self._placeholder(part.key))
                 elif isinstance(part, str):
@@ -273,13 +276,16 @@ class _Composer:
             if change:
                 spans.append(Span(f"，{change}", origin="fact"))
             phrases.append(spans)
-        if len(phrases) > 1:  # the same facts in another order for another unit: no two units say them alike
+        if len(phrases) > 1 and not own:  # the pack's facts in another order for another unit; the user's keep theirs
             turn = self.choose.index(len(phrases), f"{piece}.order", extra=extra)
             phrases = phrases[turn:] + phrases[:turn]
         result: list[Span] = []
-        for start in range(0, len(phrases), _FACTS_PER_SENTENCE):
-            chunk = phrases[start:start + _FACTS_PER_SENTENCE]
-            opener = self.sentence(openers, f"{piece}.opener.{start}", extra=extra) if openers else []
+        sentences = -(-len(phrases) // _FACTS_PER_SENTENCE)
+        size = max(1, -(-len(phrases) // max(sentences, 1)))  # even sentences: 5 facts as 3 + 2, not 4 + 1
+        for start in range(0, len(phrases), size):
+            chunk = phrases[start:start + size]
+            # the user's own phrases are whole statements: no “全年” put in front of them
+            opener = self.sentence(openers, f"{piece}.opener.{start}", extra=extra) if openers and not all_own else []
             result.extend(opener)
             for index, spans in enumerate(chunk):
                 if index:
@@ -589,7 +595,11 @@ class _Composer:
     def _points(self, section: _Section, choice: Choice, entries: list[Entry]) -> list[Span]:
         """A work item's body: its points in order, the user's own among them, each with its facts."""
         extra = choice.wording
-        catalogue_points: dict[str, tuple[Entry, Point]] = {p.key: (e, p) for e in entries for p in e.points}
+        catalogue_points: dict[str, tuple[Entry, Point]] = {}
+        for entry in entries:  # a point is named by its key, or “item.point” where gathered items share a key
+            for point in entry.points:
+                catalogue_points.setdefault(point.key, (entry, point))
+                catalogue_points[f"{entry.key}.{point.key}"] = (entry, point)
         order: list[tuple[Entry, Point] | OwnPoint] = []
         if choice.points is not None:
             for position, item in enumerate(choice.points):
@@ -601,7 +611,7 @@ class _Composer:
                     self.report((*choice.path, "points", position), f"条目里没有要点“{item}”",
                                 suggest(item, catalogue_points))
         else:
-            order.extend(catalogue_points.values())
+            order.extend((entry, point) for entry in entries for point in entry.points)
         for addition in choice.add:
             anchor = addition.after or addition.before
             if anchor is None:
@@ -697,6 +707,11 @@ class _Composer:
         elif count < low:
             self.warnings.append(Problem(f"正文约 {count} 字，少于建议的 {low} 字（{source}）", self.profile.file,
                                          hint="多选一两个条目，或补充本单位的事实"))
+
+
+def _value_span(key: str, value: FactValue) -> Span:
+    """A fact's value as a span: highlighted as a blank when the profile marked it still unknown ("XX次")."""
+    return Span(value.text(), "blank" if value.blank else "text", f"facts.{key}", "fact")
 
 
 def _han(text: str) -> int:

@@ -29,7 +29,7 @@ DEFAULT_MAXIMUM = 1_000_000
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _APPROX = re.compile(r"(\d+(?:\.\d+)?)(余|多)")
 _WITH_UNIT = re.compile(r"([+-]?\d+(?:\.\d+)?)(余|多)?\s*(\S+)")
-BLANK_MARKS = re.compile(r"[*＊×Xx]+|[Ｘｘ]+")
+BLANK_MARK = re.compile(r"([*×X]+|x{2,})(余|多)?")
 TYPE_WORDS = {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
 
 
@@ -45,6 +45,7 @@ class FactValue:
     approx: str = ""  # "余" or "多" after the number
     unit: str | None = None  # the profile's own unit for this value
     last: float | None = None  # last year's value (numbers only)
+    blank: bool = False  # the profile marks the number as still unknown ("XX", "*"): shown highlighted
 
     @property
     def unit_shown(self) -> str:
@@ -58,12 +59,12 @@ class FactValue:
         if isinstance(value, dt.date):
             return f"{value.year}年{value.month}月{value.day}日"
         if isinstance(value, str):
-            return value
+            return f"{value}{self.approx}{self.unit_shown}" if self.blank else value
         return f"{format_number(value)}{self.approx}{self.unit_shown}"
 
     def change(self) -> str | None:
         """The change against last year, when both years are known exactly."""
-        if self.last is None or not isinstance(self.value, (int, float)) or self.approx:
+        if self.last is None or not isinstance(self.value, (int, float)) or self.approx or self.blank:
             return None
         difference = self.value - self.last
         if abs(difference) < 1e-9:
@@ -165,7 +166,9 @@ class _FactReader:
         own = entry.own
         assert own is not None
         raw = entry.raw
-        if isinstance(raw, bool):
+        if isinstance(raw, str) and BLANK_MARK.fullmatch(unicodedata.normalize("NFKC", raw).strip()):
+            kind = "number"  # a number still to be filled in ("XX"): shown with its unit
+        elif isinstance(raw, bool):
             kind = "text"
         elif isinstance(raw, int):
             kind = "integer"
@@ -190,9 +193,11 @@ class _FactReader:
         path = entry.path
         if raw is None or raw == "" or raw == []:
             return None
-        if isinstance(raw, str) and BLANK_MARKS.fullmatch(raw.strip()):
-            return None  # "XX", "*": not known yet, like a blank
         unit = entry.unit
+        if isinstance(raw, str) and (blank := BLANK_MARK.fullmatch(unicodedata.normalize("NFKC", raw).strip())):
+            # "XX", "*", "XX余": the unit has this fact but the number is still to be filled in
+            shown = unit if unit is not None else ("" if spec.type in ("text", "list", "date") else spec.unit_shown)
+            return FactValue(spec, blank.group(1), path, blank.group(2) or "", shown, blank=True)
         if spec.type == "text":
             if isinstance(raw, (dict, list, bool)):
                 self.report(path, f"“{spec.label}”应为一段文字，实际是{describe(raw)}")
@@ -286,7 +291,8 @@ class _FactReader:
         for relation in self.pack.relations:
             keys = (*relation.left, *relation.right)
             found = [facts.get(key) for key in keys]
-            if any(value is None or not isinstance(value.value, (int, float)) or value.approx for value in found):
+            if any(value is None or not isinstance(value.value, (int, float)) or value.approx or value.blank
+                   for value in found):
                 continue
             left = sum(_number(facts.values[key]) for key in relation.left)
             right = sum(_number(facts.values[key]) for key in relation.right)

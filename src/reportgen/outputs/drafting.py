@@ -15,7 +15,8 @@ from pathlib import Path
 from ..content.compose import compose
 from ..content.facts import Facts, read_facts
 from ..content.model import Document
-from ..errors import OutputError, PackError, Problem, ProfileError, display_path
+from ..errors import OutputError, PackError, Problem, ProfileError, ReportgenError, display_path
+from ..inputs.lastyear import document_text
 from ..inputs.profile import Profile, read_profile
 from ..inputs.source import read_text
 from ..inputs.yamlfile import Tree, parse_yaml
@@ -25,10 +26,12 @@ from ..render.markdown import to_markdown
 from ..render.word import WordTemplate
 from .guard import Guard, folder_lock
 from .ledger import LedgerRow, apply_ledger
+from .similarity import compare, normalize
 
 __all__ = ["BuildResult", "Draft", "Missing", "Run"]
 
 DRAFT_SUFFIXES = (".docx", ".md")
+LAST_YEAR_THRESHOLD = 0.5  # a new year's draft shares some sentences with last year's; half is a copy
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,12 @@ class Draft:
         result: list[Missing] = []
         for paragraph, span in self.document.missing():
             key = span.source or ""
-            label = span.text.removeprefix("【待补充：").removesuffix("】") if span.kind == "placeholder" else f"“{span.text}”处的空白"
+            if span.kind == "placeholder":
+                label = span.text.removeprefix("【待补充：").removesuffix("】")
+            elif key.startswith("facts.") and key[6:] in self.facts.specs:
+                label = f"{self.facts.specs[key[6:]].label}（资料文件里写的是“{span.text}”）"
+            else:
+                label = f"自己写的文字里的空白“{span.text}”"
             if (key, paragraph.where) in seen and span.kind == "placeholder":
                 continue
             seen.add((key, paragraph.where))
@@ -127,6 +135,7 @@ class Run:
             raise ProfileError(sorted(problems, key=Problem.sort_key))
         warnings = [*ledger_warnings, *fact_warnings, *composition.warnings,
                     *self._leftovers(pack, profile, composition.document)]
+        warnings += self._last_year(profile, composition.document, profile_dir)
         shadowed = self.finder.shadowed(pack)
         if shadowed is not None:
             warnings.append(Problem(f"使用的是{'已安装' if pack.source == 'user' else '本地'}的模板包 {pack.label}"
@@ -154,6 +163,25 @@ class Run:
         return [Problem(f"稿子里出现了模板包示例单位或人员的名称“{name}”", profile.file,
                         hint="这多半是从示例里复制来的文字，请改成本单位的情况") for name in names
                 if name not in own and name in text]
+
+    def _last_year(self, profile: Profile, document: Document, profile_dir: Path | None) -> list[Problem]:
+        """复制比 against last year's draft (``last_year.draft``): copying last year's report is the habit
+        this tool replaces, so a draft that repeats it is pointed out."""
+        if not profile.last_year.draft:
+            return []
+        path = Path(profile.last_year.draft)
+        if not path.is_absolute() and profile_dir is not None:
+            path = profile_dir / path
+        try:
+            text, names = document_text(path)
+        except ReportgenError as exc:
+            return [Problem(f"上年的稿子读不出来：{exc.problems[0].message}", profile.file, hint="检查 last_year.draft 的路径")]
+        own = (profile.meta.unit or "", profile.meta.name or "", *names)
+        ratio = compare(normalize("本稿", document.text, own), normalize(path.name, text, own)).ratio
+        if ratio <= LAST_YEAR_THRESHOLD:
+            return []
+        return [Problem(f"与上年的稿子（{display_path(path)}）的复制比为 {ratio:.0%}", profile.file,
+                        hint="换一种措辞（wording: 1），或多写今年的新做法")]
 
     # -- writing
 
