@@ -234,6 +234,20 @@ def field_complex(*instruction: str) -> str:
               '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
 
 
+def field_nested(outer: str, inner: str, rest: str) -> str:
+    """A complex field whose argument is itself a field: { OUTER "{ INNER }" REST }, as Word nests them
+    (mail merge pictures: INCLUDEPICTURE "{ MERGEFIELD path }")."""
+    def instr(text: str) -> str:
+        return f'<w:r><w:instrText xml:space="preserve">{text}</w:instrText></w:r>'
+
+    def char(kind: str) -> str:
+        return f'<w:r><w:fldChar w:fldCharType="{kind}"/></w:r>'
+
+    return ("<w:p>" + char("begin") + instr(f' {outer} "') + char("begin") + instr(f" {inner} ") + char("separate")
+            + "<w:r><w:t>…</w:t></w:r>" + char("end") + instr(f'" {rest} ') + char("separate")
+            + "<w:r><w:t>图</w:t></w:r>" + char("end") + "</w:p>")
+
+
 def ole_object(data: bytes) -> Mapping[str, bytes]:
     picture = ('<w:p><w:r><w:object><o:OLEObject Type="Embed" ProgID="Package" ShapeID="_x0000_i1025" '
                'DrawAspect="Icon" ObjectID="_1" r:id="rIdOle"/></w:object></w:r></w:p>')
@@ -284,6 +298,24 @@ def doctype(data: bytes) -> Mapping[str, bytes]:
     return {"word/document.xml": (head + "?>" + entities + rest).encode("utf-8")}
 
 
+def header_part_named_dat(data: bytes) -> Mapping[str, bytes]:
+    """A header with an INCLUDEPICTURE field, stored as word/header1.dat: a part's kind comes from
+    [Content_Types].xml, not from its extension (LibreOffice and Word show such a header)."""
+    header = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:hdr xmlns:w="{W_NS}" xmlns:r="{R_NS}">'
+              + field_simple(f' INCLUDEPICTURE "{EVIL_URL}" \\d ') + "</w:hdr>")
+    document = member(data, "word/document.xml").replace(
+        "<w:sectPr>", '<w:sectPr><w:headerReference w:type="default" r:id="rIdHdr"/>', 1)
+    return {
+        "word/document.xml": document.encode("utf-8"),
+        "word/_rels/document.xml.rels": with_relationship(
+            data, f'<Relationship Id="rIdHdr" Type="{REL_TYPE}/header" Target="header1.dat"/>'),
+        "word/header1.dat": header.encode("utf-8"),
+        "[Content_Types].xml": with_content_type(
+            data, '<Override PartName="/word/header1.dat" '
+                  'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/>'),
+    }
+
+
 def extra_file(name: str, content: bytes) -> Callable[[Path, Path], None]:
     def change(root: Path, scratch: Path) -> None:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -311,6 +343,10 @@ F1 = [
          "域代码“INCLUDEPICTURE”"),
     Case("includepicture-complex-split", paragraphs(field_complex(" INCLUDE", f'PICTURE "{EVIL_URL}" \\d ')),
          "域代码“INCLUDEPICTURE”"),
+    Case("includepicture-nested-argument",
+         paragraphs(field_nested("INCLUDEPICTURE", f'QUOTE "{EVIL_URL}"', "\\d")), "域代码“INCLUDEPICTURE”"),
+    Case("includetext-nested-argument", paragraphs(field_nested("INCLUDETEXT", 'QUOTE "/etc/hostname"', "")),
+         "域代码“INCLUDETEXT”"),
     Case("includepicture-lower-case", paragraphs(field_simple(f' includepicture "{EVIL_URL}" ')),
          "域代码“INCLUDEPICTURE”"),
     Case("includetext-simple", paragraphs(field_simple(' INCLUDETEXT "/etc/hostname" ')), "域代码“INCLUDETEXT”"),
@@ -324,6 +360,7 @@ F1 = [
     Case("macro-content-type", word_change(macro_content_type), "application/vnd.ms-word.document.macroEnabled.main+xml"),
     Case("vba-project", word_change(vba_project), "vbaProject.bin"),
     Case("doctype-entities", word_change(doctype), "含有 DTD/实体声明"),
+    Case("includepicture-in-a-part-named-dat", word_change(header_part_named_dat), "word/header1.dat"),
     Case("external-image-in-a-spare-docx", word_change(lambda d: {
         "word/_rels/document.xml.rels": with_relationship(d, IMAGE_SINGLE_QUOTES)}, target="word/spare.docx"),
         f"文件引用了外部资源“{EVIL_URL}”", word=False),

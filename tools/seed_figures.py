@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from reportgen.content.model import Document, count_han
+from reportgen.content.model import Document
 from reportgen.core import check
 
 REPO = Path(__file__).resolve().parent.parent

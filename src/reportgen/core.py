@@ -26,7 +26,6 @@ from .outputs.drafting import BuildResult, Draft, Run
 from .outputs.guard import Guard
 from .outputs.ledger import LedgerEntry, ledger_bytes, read_ledger
 from .outputs.scaffold import NextYear, init_text, next_text, value_text
-from .outputs.sheet import profile_values, sheet_bytes
 from .outputs.similarity import Match, best_matches, normalize
 from .packs.describe import describe_pack, listing_lines
 from .packs.lookup import Listing, PackFinder
@@ -351,6 +350,8 @@ def ledger(inputs: Sequence[Path], output: Path, *, pack_request: str | None = N
 
 def sheet(pack_request: str | None, output: Path, profiles: Sequence[Path], *, force: bool = False) -> tuple[Pack, int, Path | None]:
     """``sheet``: the fill-in workbook of a pack, with rows filled in from ``profiles`` when given."""
+    from .outputs.sheet import profile_values, sheet_bytes  # openpyxl, ~120 ms: only for this command
+
     run = Run(pack_request)
     rows: list[dict[str, object]] = []
     pack: Pack | None = None

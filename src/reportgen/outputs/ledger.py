@@ -15,12 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from ..errors import Problem, display_path
 from ..inputs.profile import Profile, Rectification
 from ..inputs.workbook import read_table
-from .xlsx import save_workbook, table_sheet
 
 __all__ = ["HEADERS", "LedgerEntry", "LedgerRow", "apply_ledger", "ledger_bytes", "read_ledger"]
 
@@ -59,6 +56,12 @@ class LedgerRow:
 
 
 def ledger_bytes(entries: Sequence[LedgerEntry], *, year: int | None) -> bytes:
+    from openpyxl import (
+        Workbook,  # about 120 ms of imports: only when a ledger is written, not for every build
+    )
+
+    from .xlsx import save_workbook, table_sheet
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "整改台账"
