@@ -597,9 +597,9 @@ class _Composer:
         extra = choice.wording
         catalogue_points: dict[str, tuple[Entry, Point]] = {}
         for entry in entries:  # a point is named by its key, or “item.point” where gathered items share a key
-            for point in entry.points:
-                catalogue_points.setdefault(point.key, (entry, point))
-                catalogue_points[f"{entry.key}.{point.key}"] = (entry, point)
+            for known in entry.points:
+                catalogue_points.setdefault(known.key, (entry, known))
+                catalogue_points[f"{entry.key}.{known.key}"] = (entry, known)
         order: list[tuple[Entry, Point] | OwnPoint] = []
         if choice.points is not None:
             for position, item in enumerate(choice.points):
@@ -617,7 +617,8 @@ class _Composer:
             if anchor is None:
                 order.append(addition)
                 continue
-            at = next((i for i, p in enumerate(order) if not isinstance(p, OwnPoint) and p[1].key == anchor), None)
+            target = catalogue_points.get(anchor)
+            at = next((i for i, p in enumerate(order) if not isinstance(p, OwnPoint) and p == target), None)
             if at is None:
                 self.report(addition.path, f"要插在“{anchor}”{'之后' if addition.after else '之前'}，但条目里没有这个要点",
                             suggest(anchor, catalogue_points))
@@ -626,12 +627,12 @@ class _Composer:
                 order.insert(at + 1 if addition.after else at, addition)
         ordinal = section.points == "ordinal_inline"
         body: list[Span] = []
-        for n, point in enumerate(order, start=1):
-            if isinstance(point, OwnPoint):
-                lead = self.user_text(point.lead, point.path) if point.lead else []
-                text = self.user_text(point.text, point.path)
+        for n, placed in enumerate(order, start=1):
+            if isinstance(placed, OwnPoint):
+                lead = self.user_text(placed.lead, placed.path) if placed.lead else []
+                text = self.user_text(placed.text, placed.path)
             else:
-                entry, catalogue_point = point
+                entry, catalogue_point = placed
                 piece = f"topics.{entry.key}.{catalogue_point.key}"
                 lead = self.sentence(catalogue_point.lead, f"{piece}.lead", extra=extra) if ordinal else []
                 text = self.text(catalogue_point.text, piece, extra=extra)
