@@ -70,7 +70,7 @@ def hook_env(folder: Path, **settings: object) -> dict[str, str]:
     return env
 
 
-def reportgen(*args: str, cwd: Path, env: Mapping[str, str] | None = None,
+def run_reportgen(*args: str, cwd: Path, env: Mapping[str, str] | None = None,
               timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``reportgen ARGS`` as a user runs it; output captured as text."""
     return subprocess.run([REPORTGEN, *args], cwd=cwd, env=dict(env) if env is not None else None,

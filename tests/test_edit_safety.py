@@ -34,7 +34,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from conftest import MINI_FACTS, docx_text, make_mini_pack, mini_profile, write_yaml
-from proc_hooks import REPORTGEN, hook_env, reportgen
+from proc_hooks import REPORTGEN, hook_env, run_reportgen
 from reportgen.cli import cli
 from reportgen.outputs.guard import State, state_of
 
@@ -758,7 +758,7 @@ def test_two_batches_into_one_folder_at_once(tmp_path: Path, pack_dir: Path) -> 
             assert first.poll() is None, first.communicate()
             assert time.monotonic() < deadline, "the first batch wrote nothing"
             time.sleep(0.02)
-        second = reportgen("build", "in", "-o", "out", "-j", "1", cwd=tmp_path, timeout=60)
+        second = run_reportgen("build", "in", "-o", "out", "-j", "1", cwd=tmp_path, timeout=60)
         still_running = first.poll() is None
         stdout, stderr = first.communicate(timeout=120)
     finally:
@@ -800,7 +800,7 @@ def test_only_stale_temporaries_of_reportgen_are_removed(tmp_path: Path, pack_di
     others = [out / ".reportgen-abc.tmp", out / "reportgen-1-abc.tmp", out / f".reportgen-{dead_pid()}-abc.tmp.keep"]
     for path in (stale, live, notes, *others):
         path.write_bytes(b"PK\x03\x04 half written")
-    done = reportgen("build", "in", "-o", "out", "-j", "1", cwd=tmp_path, timeout=120)
+    done = run_reportgen("build", "in", "-o", "out", "-j", "1", cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not stale.exists()
     assert live.read_bytes() == b"PK\x03\x04 half written"  # its process (this test) still runs

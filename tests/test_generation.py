@@ -272,9 +272,10 @@ def test_points_joined_as_ordinals_restart_in_each_item(tmp_path: Path) -> None:
             "二是乙二要点。乙项第二要点正文。") in texts
     assert ("（二）抓甲项工作，夯实基础。一是甲一要点。甲项第一要点正文。全年组织集中学习12次。"
             "二是甲二要点。甲项第二要点正文，按期换届率96%。") in texts
-    # A point taken out: the rest renumber.
+    # A point taken out: no “一是” is left standing without a “二是”; the point keeps its lead.
     texts = docx_texts(build_from(tmp_path, mini_profile(pack, work=[{"key": "alpha", "points": ["a2"]}]), "one.yaml"))
-    assert "（一）抓甲项工作，夯实基础。一是甲二要点。甲项第二要点正文，按期换届率96%。" in texts
+    assert "（一）抓甲项工作，夯实基础。甲二要点。甲项第二要点正文，按期换届率96%。" in texts
+    assert not any("一是甲" in t for t in texts)
     assert not any("二是甲" in t for t in texts)
 
 
@@ -355,6 +356,13 @@ def test_blanks_typed_in_own_text_are_highlighted_and_counted(tmp_path: Path, mi
     assert "待补充 3 处" in result.output
     for blank in ("XX", "**", "×"):
         assert f"“{blank}”" in result.output
+
+
+def test_a_fact_marked_unknown_is_highlighted_with_its_unit(tmp_path: Path, mini_pack: Path) -> None:
+    out = build_from(tmp_path, mini_profile(mini_pack, facts={"sessions": "XX", "rate": 96, "doc_name": "要点"}))
+    assert f"（一）{LEADS['alpha']}甲项第一要点正文。全年组织集中学习XX次。甲项第二要点正文，按期换届率96%。" in docx_texts(out)
+    assert highlighted_runs(out) == [("XX次", "yellow")]
+    assert len(draft_of(tmp_path / "p.yaml").missing) == 1
 
 
 def test_own_text_cites_facts_with_their_unit(tmp_path: Path, mini_pack: Path) -> None:

@@ -27,10 +27,25 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import BUILTIN, MINI_FACTS, TEMPLATES, convert, docx_texts, load_builtin, make_mini_pack, mini_profile, soffice, write_yaml
+from conftest import (
+    BUILTIN,
+    MINI_FACTS,
+    TEMPLATES,
+    W_NS,
+    convert,
+    docx_texts,
+    load_builtin,
+    make_mini_pack,
+    mini_profile,
+    mini_prose,
+    soffice,
+    text_of,
+    write_yaml,
+)
 from reportgen.cli import cli
 
-REPORTGEN = str(Path(sys.executable).with_name("reportgen"))
+REPORTGEN = str(Path(sys.executable).with_name("reportgen")) if Path(sys.executable).with_name("reportgen").exists() \
+    else (shutil.which("reportgen") or "reportgen")
 HEADING_RE = re.compile(r"^[一二三四五六七八九十]+、")
 CHANGE_RE = re.compile(r"较上年(?:增加|减少|提高|下降)|与上年持平")
 LEDGER_HEADERS = ["序号", "单位", "问题", "来源", "整改措施", "责任人", "完成时限", "进展情况", "是否销号"]
@@ -215,8 +230,11 @@ def test_filled_in_next_year_compares_with_last_year(tmp_path: Path, pack: str) 
     without = [f"{key}（“{written[key]}”, expected “{expected[key]}”）" for key in said
                if not re.search(rf"(?<![\d.]){re.escape(written[key])}[^。；\n]*?，{expected[key]}", full)]
     assert not without, f"{pack}: compare facts said without their 同比 clause: {without}"
-    # no clause for anything else: not for facts without last year's value, not for other facts
+    # facts without last year's value are still said, with no clause; no clause for any other fact either
     assert without_last and all(data["facts"][k] is not None and k not in data["last_year"]["facts"] for k in without_last)
+    for key in without_last:
+        value = f"{shown(data['facts'][key])}{specs[key].unit_shown}"
+        assert re.search(rf"(?<![\d.]){re.escape(value)}", full), f"{key}: “{value}” is not in the draft"
     assert len(CHANGE_RE.findall(full)) == len(said), (said, CHANGE_RE.findall(full))
 
 
@@ -247,6 +265,42 @@ def test_change_clauses_say_more_less_same_and_percentage_points(tmp_path: Path)
     assert re.search(r"新开展调研4次(?!，较上年|，与上年)", text)  # no last year: no comparison
     assert re.search(r"编发简报6期(?!，较上年|，与上年)", text)  # not a compare fact
     assert len(CHANGE_RE.findall(text)) == 4
+
+
+def test_a_fact_without_last_years_value_is_still_said(tmp_path: Path) -> None:
+    """Prose that says a fact together with its 同比 (“[，全年组织学习{sessions}，{sessions.change}]”) must not
+    lose the fact itself when there is no last year to compare with."""
+    pack = make_mini_pack(tmp_path / "mini")
+    prose = mini_prose()
+    prose["topics"]["alpha"]["points"]["a1"] = {
+        "lead": ["甲一要点"], "facts": ["sessions"], "text": [["甲项第一要点正文[，全年组织学习{sessions}，{sessions.change}]。"]]}
+    write_yaml(pack / "prose" / "topics.yaml", prose["topics"])
+    with_last = mini_profile(pack, last_year={"year": 2024, "facts": {"sessions": 10}})
+    assert "全年组织学习12次，较上年增加2次" in text_of(tmp_path, with_last, "a.yaml")
+    text = text_of(tmp_path, mini_profile(pack), "b.yaml")
+    assert "12次" in text, text
+    assert not CHANGE_RE.search(text)
+
+
+@pytest.mark.parametrize("pack", BUILTIN)
+def test_compare_facts_are_said_in_every_wording_without_last_year(pack: str, tmp_path: Path) -> None:
+    """A first year has no last_year: every compare fact the example gives must still be in the draft,
+    whichever variant the unit's name picks."""
+    from reportgen import core
+
+    specs = load_builtin(pack).facts
+    lost: list[str] = []
+    for n, unit in enumerate(("青山市财政局机关党委", "青山市统计局机关党委", "青山市水利局机关党委", "青山市商务局机关党委",
+                              "青山市审计局机关党委", "青山市民政局机关党委", "青山市林业局机关党委", "青山市档案馆机关党委")):
+        data = example(pack)
+        data["meta"] = {**data["meta"], "unit": unit, "name": "钱某某"}
+        draft = core.check(write_yaml(tmp_path / f"{n}.yaml", data))
+        for key, value in data["facts"].items():
+            if specs[key].compare and isinstance(value, (int, float)):
+                written = f"{shown(value)}{specs[key].unit_shown}"
+                if not re.search(rf"(?<![\d.]){re.escape(written)}", draft.document.text):
+                    lost.append(f"{unit}: {key}={written}")
+    assert not lost, f"{pack}: facts given but missing from the draft: {lost}"
 
 
 def test_next_never_overwrites_without_force_and_keeps_a_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,9 +350,8 @@ def test_ledger_workbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     sheet, rows = ledger_rows(tmp_path / "整改台账.xlsx")
     top = header_index(rows)
     body = [row for row in rows[top + 1:] if any(c is not None for c in row)]
-    next_year = yaml.safe_load((tmp_path / "n.yaml").read_text(encoding="utf-8")) if run(
-        "next", "example.yaml", "-o", "n.yaml").exit_code == 0 else None
-    assert next_year is not None
+    assert run("next", "example.yaml", "-o", "n.yaml").exit_code == 0
+    next_year = yaml.safe_load((tmp_path / "n.yaml").read_text(encoding="utf-8"))
     expected = [(e["problem"], e["measure"] or None) for e in next_year["rectification"]]
     assert [(row[2], row[4]) for row in body] == expected
     assert [row[0] for row in body] == list(range(1, len(body) + 1))
@@ -447,6 +500,37 @@ def test_ledger_of_a_folder_has_every_unit(tmp_path: Path) -> None:
     assert f"{len(expected)} 个问题" in result.output
 
 
+def test_a_folder_ledger_fills_each_unit_from_its_own_rows(tmp_path: Path) -> None:
+    """Units of one folder chose the same problems: each unit's statuses come from its own rows only."""
+    from openpyxl import load_workbook
+
+    folder = tmp_path / "各单位"
+    units = ["青山市财政局机关党委", "青山市水利局机关党委"]
+    for n, unit in enumerate(units):
+        data = example("jiguan")
+        data["meta"] = {**data["meta"], "unit": unit, "name": f"{'钱孙'[n]}某某"}
+        write_yaml(folder / f"{n}.yaml", data)
+    assert run("ledger", str(folder), "-o", str(tmp_path / "台账.xlsx")).exit_code == 0
+    book = load_workbook(tmp_path / "台账.xlsx")
+    sheet = book.worksheets[0]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    top = header_index(rows)
+    for offset, row in enumerate(rows[top + 1:], start=top + 2):
+        if row[1] == units[0]:
+            sheet.cell(row=offset, column=8, value="财政局已整改")
+            sheet.cell(row=offset, column=9, value="是")
+        elif row[1] == units[1]:
+            sheet.cell(row=offset, column=8, value="水利局正在整改")
+            sheet.cell(row=offset, column=9, value="否")
+    book.save(tmp_path / "台账.xlsx")
+    for n, (status, action) in enumerate((("已完成", "财政局已整改"), ("持续推进", "水利局正在整改"))):
+        result = run("next", str(folder / f"{n}.yaml"), "--ledger", str(tmp_path / "台账.xlsx"), "-o", str(tmp_path / f"{n}.yaml"))
+        assert result.exit_code == 0, result.output
+        assert "注意" not in result.output, result.output  # the other unit's rows are not this unit's concern
+        entries = yaml.safe_load((tmp_path / f"{n}.yaml").read_text(encoding="utf-8"))["rectification"]
+        assert {(e["status"], e["action"]) for e in entries} == {(status, action)}
+
+
 # ---------------------------------------------------------------- from last year's Word file
 
 PROBLEMS = ["理论学习的深度和系统性不足", "压力传导存在层层递减现象，个别支部抓落实不够有力", "党建与业务融合还不够紧密"]
@@ -459,13 +543,34 @@ CAUSES = "认真反思，产生这些问题的原因：一是思想认识不到�
 CN = "一二三四五"
 
 
-def numbered(paragraph: Any) -> None:
+def list_numbering(document: Any, number_id: int, fmt: str, text: str) -> int:
+    """A list definition in the document's numbering part, as Word writes one: ``fmt`` (decimal,
+    chineseCounting) shown as ``text`` (“%1.”, “%1、”).  Returns its numId."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    numbering = document.part.numbering_part.element
+    abstract = parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{number_id}"><w:multiLevelType w:val="singleLevel"/>'
+        f'<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/><w:lvlText w:val="{text}"/>'
+        f'<w:lvlJc w:val="left"/></w:lvl></w:abstractNum>')
+    first_num = numbering.find(f"{{{W_NS}}}num")
+    if first_num is not None:
+        first_num.addprevious(abstract)
+    else:
+        numbering.append(abstract)
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="{number_id}"><w:abstractNumId w:val="{number_id}"/>'
+                               f'</w:num>'))
+    return number_id
+
+
+def numbered(paragraph: Any, number_id: int) -> None:
     """Word's own list numbering on a paragraph: w:numPr in its properties."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
     numpr = OxmlElement("w:numPr")
-    for tag, value in (("w:ilvl", "0"), ("w:numId", "1")):
+    for tag, value in (("w:ilvl", "0"), ("w:numId", str(number_id))):
         child = OxmlElement(tag)
         child.set(qn("w:val"), value)
         numpr.append(child)
@@ -504,9 +609,14 @@ def report_lines(style: str) -> list[tuple[str, str | None]]:
     elif style == "list-style":
         lines += [(item, "List Number") for item in items]
         lines.append((CAUSES, None))
+    elif style == "numbered-headings":
+        lines += [(f"（{CN[i]}）{item}", None) for i, item in enumerate(items)]
+        lines.append((CAUSES, None))
     lines.append(("四、下一步工作思路和措施", None))
     lines += [(f"（{CN[i]}）{m}。{d}", None) for i, (m, d) in enumerate(zip(MEASURES, MEASURE_DETAILS, strict=True))]
     lines.append(("以上报告，请予审议。", None))
+    if style == "numbered-headings":  # Word numbers the headings (一、二、…) itself: the text has no number
+        lines = [(HEADING_RE.sub("", text), "heading") if HEADING_RE.match(text) else (text, how) for text, how in lines]
     return lines
 
 
@@ -514,9 +624,13 @@ def write_report(path: Path, style: str) -> Path:
     import docx
 
     document = docx.Document()
+    items = list_numbering(document, 91, "decimal", "%1.")
+    headings = list_numbering(document, 92, "chineseCounting", "%1、")
     for text, how in report_lines(style):
         if how == "numpr":
-            numbered(document.add_paragraph(text))
+            numbered(document.add_paragraph(text), items)
+        elif how == "heading":
+            numbered(document.add_paragraph(text, style="Heading 1"), headings)
         elif how:
             document.add_paragraph(text, style=how)
         else:
@@ -525,7 +639,7 @@ def write_report(path: Path, style: str) -> Path:
     return path
 
 
-WORD_STYLES = ["inline", "paren", "arabic", "ordinal", "numpr", "list-style"]
+WORD_STYLES = ["inline", "paren", "arabic", "ordinal", "numpr", "list-style", "numbered-headings"]
 
 
 @pytest.mark.parametrize("style", WORD_STYLES)

@@ -558,6 +558,30 @@ def test_every_disallowed_tag_of_a_template_is_listed_with_its_line(setup: Setup
         assert re.search(rf"{NAME}/{TEMPLATE}\S*:\d+：Word 模板里有不允许的写法", line), result.output
 
 
+def test_disallowed_tag_in_a_footer_is_refused(setup: Setup, good_pack: Path, tmp_path: Path) -> None:
+    """Headers and footers are templates too (the page number footer may print the title)."""
+    hostile = copy_pack(good_pack, tmp_path / "src" / NAME)
+
+    def footer(data: bytes) -> Mapping[str, bytes]:
+        xml = member(data, "word/footer1.xml")
+        return {"word/footer1.xml": xml.replace("</w:ftr>", "<w:p><w:r><w:t>{{ title.__class__ }}</w:t></w:r></w:p>"
+                                                            "</w:ftr>").encode("utf-8")}
+
+    word_change(footer)(hostile, tmp_path)
+    message = "Word 模板里有不允许的写法（.__class__）"
+    checked = run("packs", "check", hostile)
+    assert checked.exit_code == 1 and message in checked.output, checked.output
+    before = tree_digest(setup.home)
+    installed = run("packs", "install", hostile)
+    assert installed.exit_code == 1 and message in installed.output, installed.output
+    assert tree_digest(setup.home) == before
+    shutil.rmtree(setup.store / NAME)
+    shutil.copytree(hostile, setup.store / NAME)
+    built = run("build", setup.profile, "-o", setup.work / "稿子.docx")
+    assert built.exit_code == 1 and message in built.output, built.output
+    assert not (setup.work / "稿子.docx").exists()
+
+
 # ---------------------------------------------------------------- zips and folders handed out
 
 

@@ -29,8 +29,8 @@ from .outputs.scaffold import NextYear, init_text, next_text, value_text
 from .outputs.similarity import Match, best_matches, normalize
 from .packs.describe import describe_pack, listing_lines
 from .packs.lookup import Listing, PackFinder
-from .packs.manifest import MANIFEST, Pack, load_pack
-from .packs.safety import content_problems, walk_pack
+from .packs.manifest import MANIFEST, Pack, load_pack, read_pack
+from .packs.safety import content_problems, is_leftover, walk_pack
 from .packs.store import InstallResult, export_files, install_pack, new_pack_folder, zip_pack
 
 __all__ = ["PackReport", "build", "check", "check_pack", "default_output", "describe", "export_pack", "init",
@@ -114,42 +114,51 @@ def check_pack(request: str, cwd: Path) -> PackReport:
     root = root.parent if root.name == MANIFEST else root
     if not (root / MANIFEST).is_file():
         root = PackFinder().find(request, profile_dir=cwd).root
-    return check_pack_folder(root, display_path(root))
+    return check_pack_folder(root, display_path(root), own=True)
 
 
-def check_pack_folder(root: Path, label: str) -> PackReport:
-    """Files, manifest, prose, Word template, the example built in memory, lint: everything a pack is."""
+def check_pack_folder(root: Path, label: str, *, own: bool = False) -> PackReport:
+    """Files, manifest, prose, Word template, the example built in memory, lint: everything a pack is.
+
+    ``own``: a folder the user works in (not one being installed), where left-over files are only noted.
+    """
     problems: list[Problem] = []
     unsafe = False
     tree = walk_pack(root, label)
-    safety = [*tree.problems, *content_problems(tree, label)]
+    safety = [*tree.problems, *content_problems(tree, label, leftovers=own)]
     if safety:
         unsafe = True
         problems += safety
     pack: Pack | None = None
+    manifest_unsafe = False
     try:
-        pack = load_pack(root, "local")
-    except UnsafePackError as exc:
-        unsafe = True
-        problems += exc.problems
-    except PackError as exc:
+        pack, manifest_problems, manifest_unsafe = read_pack(root, "local")
+        problems += manifest_problems
+        unsafe = unsafe or manifest_unsafe
+    except PackError as exc:  # pack.yaml itself cannot be read
         problems += exc.problems
     notes: list[str] = []
-    if pack is not None:
-        run = Run()
+    run = Run()
+    template = f"{label}/{pack.word_template}" if pack is not None and pack.word_template else None
+    # the Word template is checked even when pack.yaml has problems, unless the file scan refused it already
+    if pack is not None and template and not manifest_unsafe and template not in {problem.file for problem in safety} \
+            and pack.path(pack.word_template).is_file():
         try:
             word = run.word(pack)
             for style in word.missing_styles():
-                problems.append(Problem(f"Word 模板缺少样式 {style}", f"{label}/{pack.word_template}",
+                problems.append(Problem(f"Word 模板缺少样式 {style}", template,
                                         hint="在 Word 的“样式”窗格里新建或改名，样式名称要与 pack.yaml 的 styles 一致"))
         except UnsafePackError as exc:
             unsafe = True
             problems += exc.problems
         except PackError as exc:
             problems += exc.problems
-        if not problems:
-            notes += _try_example(run, pack, label, problems)
-            notes += lint_sentences(pack)
+    leftovers = [rel for rel, _ in tree.files if is_leftover(rel)] if own else []
+    if leftovers:
+        notes.append(f"这些文件不属于模板包，导出时不会带上：{'、'.join(leftovers[:5])}{'等' if len(leftovers) > 5 else ''}")
+    if pack is not None and not problems:
+        notes += _try_example(run, pack, label, problems)
+        notes += lint_sentences(pack)
     if problems:
         raise (UnsafePackError if unsafe else PackError)(_unique(problems))
     assert pack is not None
@@ -166,7 +175,7 @@ def _try_example(run: Run, pack: Pack, label: str, problems: list[Problem]) -> l
     for wording in range(LINT_WORDINGS):
         tree = replace(base, data={**base.data, "wording": wording}) if wording else base
         try:
-            draft = run.draft(tree, "", path.parent, pack=pack)
+            draft = run.draft(tree, "", path.parent, pack=pack, example=True)
             if wording == 0:
                 run.render(draft, "docx")
         except ReportgenError as exc:

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import __version__
 from ..errors import Problem
@@ -32,7 +32,8 @@ __all__ = ["Composition", "compose", "paragraph_ids"]
 _LEAD_STYLE: Mapping[str, SpanKind] = {
     "chinese": "lead2", "paren_chinese": "lead2", "none": "lead2", "arabic": "lead3", "paren_arabic": "lead3",
 }
-_BLANKS = re.compile(r"X{2,}|Ｘ{2,}|\*+|＊+|×+")
+# blanks left in pasted text: XX, **, ××, or a lone × (“×月×日”) that is not a multiplication sign
+_BLANKS = re.compile(r"X{2,}|Ｘ{2,}|\*{2,}|＊{2,}|×{2,}|(?<![0-9０-９])×(?![0-9０-９])")
 _COMMITTEES = ("机关党委", "党工委", "党总支", "党支部", "党委", "党组", "工委", "总支", "支部")
 _FACTS_PER_SENTENCE = 4
 
@@ -109,11 +110,17 @@ class _Chooser:
         digest = hashlib.sha256(f"{self.base}\0{year if year is not None else self.year}\0{extra}\0{piece}".encode())
         return int.from_bytes(digest.digest()[:8], "big") % count
 
-    def pick(self, variants: Variants, piece: str, *, extra: int = 0, avoid_last_year: bool = False) -> Sentence:
-        index = self.index(len(variants), piece, extra=extra)
-        if avoid_last_year and len(variants) > 1 and index == self.index(len(variants), piece, extra=extra,
-                                                                         year=self.year - 1):
-            index = (index + 1) % len(variants)
+    def pick(self, variants: Variants, piece: str, *, extra: int = 0, carried: bool = False) -> Sentence:
+        """``carried``: the item was in last year's report too, so it must not read as it did then."""
+        count = len(variants)
+        if not carried or count < 2:
+            return variants[self.index(count, piece, extra=extra)]
+        # A carried item steps two variants a year from a fixed start, so two carried years differ (with four or
+        # more variants); one step more when that lands on the variant an uncarried item had last year.
+        start = self.index(count, piece, extra=extra, year=0)
+        index = (start + (2 if count >= 4 else 1) * self.year) % count
+        if index == self.index(count, piece, extra=extra, year=self.year - 1):
+            index = (index + 1) % count
         return variants[index]
 
 
@@ -175,27 +182,58 @@ class _Composer:
         self.said.add(slot.key)
         return _value_span(slot.key, value)
 
+    def _filled(self, slot: Slot) -> bool:
+        if slot.key in META_SLOTS:
+            return self.meta.get(slot.key) is not None
+        value = self.facts.get(slot.key)
+        return value is not None and (slot.attr != "change" or value.change() is not None)
+
     def _segments(self, segments: Sequence[Segment], origin: str = "pack") -> list[Span]:
-        spans: list[Span] = []
+        # an optional clause [..] is kept whole when every fact in it is known, else dropped whole
+        flat: list[str | Slot] = []
         for segment in segments:
-            if isinstance(segment, str):
-                spans.extend(self._literal(segment, origin))
-            elif isinstance(segment, Slot):
-                span = self._slot(segment)
-                if span is None:
-                    span = self._placeholder(segment.key)
-                    if segment.key not in META_SLOTS:
-                        self.said.add(segment.key)
-                spans.append(span)
-            elif isinstance(segment, Group):
-                filled = [self._slot(part) if isinstance(part, Slot) else part for part in segment.parts]
-                if all(part is not None for part in filled):
-                    for part in filled:
-                        if isinstance(part, str):
-                            spans.extend(self._literal(part, origin))
-                        elif isinstance(part, Span):
-                            spans.append(part)
+            if not isinstance(segment, Group):
+                flat.append(segment)
+            elif all(self._filled(part) for part in segment.parts if isinstance(part, Slot)):
+                flat.extend(segment.parts)
+        changes_cited = {part.key for part in flat if isinstance(part, Slot) and part.attr == "change"}
+        spans: list[Span] = []
+        trailing: list[Span] = []  # 同比 of facts cited mid-clause, said at the end of the sentence
+        for position, part in enumerate(flat):
+            if isinstance(part, str):
+                spans.extend(self._literal(part, origin))
+                continue
+            span = self._slot(part)
+            if span is None:
+                span = self._placeholder(part.key)
+                if part.key not in META_SLOTS:
+                    self.said.add(part.key)
+            spans.append(span)
+            change = self._uncited_change(part, changes_cited)
+            if change:
+                after = flat[position + 1] if position + 1 < len(flat) else "。"
+                if isinstance(after, str) and after[:1] in "，。；：":
+                    spans.append(Span(f"，{change}", source=f"facts.{part.key}", origin="fact"))
+                else:
+                    label = self.facts.specs[part.key].label
+                    trailing.append(Span(f"，{label}{change}", source=f"facts.{part.key}", origin="fact"))
+        if trailing:
+            if spans and spans[-1].text.endswith("。"):
+                last = spans.pop()
+                if last.text[:-1]:
+                    spans.append(replace(last, text=last.text[:-1]))
+                trailing.append(Span("。"))
+            spans.extend(trailing)
         return spans
+
+    def _uncited_change(self, slot: Slot, changes_cited: set[str]) -> str | None:
+        """The 同比 of a fact a pack sentence cites without ``{key.change}``: it is said anyway."""
+        if slot.attr or slot.key in changes_cited or slot.key not in self.facts.specs:
+            return None
+        value = self.facts.get(slot.key)
+        if value is None or not self.facts.specs[slot.key].compare:
+            return None
+        return value.change()
 
     def _literal(self, text: str, origin: str) -> list[Span]:
         if origin != "profile" or not _BLANKS.search(text):
@@ -211,15 +249,15 @@ class _Composer:
             spans.append(Span(text[position:], origin="profile"))
         return spans
 
-    def sentence(self, variants: Variants, piece: str, *, extra: int = 0, avoid_last_year: bool = False) -> list[Span]:
+    def sentence(self, variants: Variants, piece: str, *, extra: int = 0, carried: bool = False) -> list[Span]:
         if not variants:
             return []
-        return self._segments(self.choose.pick(variants, piece, extra=extra, avoid_last_year=avoid_last_year).segments)
+        return self._segments(self.choose.pick(variants, piece, extra=extra, carried=carried).segments)
 
-    def text(self, slots: Iterable[Variants], piece: str, *, extra: int = 0, avoid_last_year: bool = False) -> list[Span]:
+    def text(self, slots: Iterable[Variants], piece: str, *, extra: int = 0, carried: bool = False) -> list[Span]:
         spans: list[Span] = []
         for index, variants in enumerate(slots):
-            spans.extend(self.sentence(variants, f"{piece}.{index}", extra=extra, avoid_last_year=avoid_last_year))
+            spans.extend(self.sentence(variants, f"{piece}.{index}", extra=extra, carried=carried))
         return spans
 
     def user_text(self, text: str, path: KeyPath, *, strip_number: bool = True) -> list[Span]:
@@ -356,10 +394,15 @@ class _Composer:
                     self.report(path, f"模板包“{self.pack.name}”规定了统一的结构，不能{word}",
                                 "这是上级党组织统一的要求；请删掉 structure 里的这一项", at_key=True)
         result: list[_Section] = []
+        dropped = False
         for spec in self.pack.skeleton.sections:
             layout = structure.sections.get(spec.kind)
-            if layout is not None and layout.show is False and "sections" not in locked:
+            # a section without a heading of its own (the causes after the problems) goes with the one it follows
+            follows = spec.heading is None and spec.kind not in ("opening", "closing")
+            if "sections" not in locked and ((layout is not None and layout.show is False) or (follows and dropped)):
+                dropped = True
                 continue
+            dropped = False
             heading = spec.heading
             numbering: str = spec.numbering
             points: str = spec.points
@@ -513,7 +556,7 @@ class _Composer:
         problems = self.pack.catalogues.get("problems", {})
         for choice in self.profile.problems:
             for key in choice.keys:
-                entry = problems.get(key)
+                entry = _find(problems, key)
                 if entry is not None and entry.measure and all(c.keys != (entry.measure,) for c in mirrored):
                     mirrored.append(Choice(keys=(entry.measure,), path=("problems",)))
         return tuple(mirrored)
@@ -534,14 +577,14 @@ class _Composer:
                 where = (*choice.path, "key", position) if len(choice.keys) > 1 else (
                     (*choice.path, "key") if choice.path and isinstance(self.profile.tree.value(choice.path), dict)
                     else choice.path)
-                if key in seen:
-                    self.report(where, f"“{key}”选了两次", "删掉重复的一项")
-                seen.add(key)
-                entry = catalogue.get(key) or next((e for e in catalogue.values() if e.title == key), None)
+                entry = _find(catalogue, key)
                 if entry is None:
                     titles = {k: e.title for k, e in catalogue.items()}
                     self.report(where, f"模板包“{self.pack.name}”里没有条目“{key}”", suggest(key, catalogue, titles))
                     continue
+                if entry.key in seen:
+                    self.report(where, f"“{key}”选了两次", "删掉重复的一项")
+                seen.add(entry.key)
                 entries.append(entry)
             if choice.keys and not entries:
                 continue
@@ -555,12 +598,13 @@ class _Composer:
     def _item(self, kind: str, section: _Section, choice: Choice, entries: list[Entry], index: int) -> _Item:
         catalogue = CATALOGUE_FOR_SECTION[kind]
         extra = choice.wording
-        carried = kind == "problems" and any(e.key in self.profile.last_year.problems for e in entries)
+        last_year = self.profile.last_year.problems
+        carried = kind == "problems" and any(e.key in last_year or e.title in last_year for e in entries)
         if choice.lead:
             lead = self.user_text(choice.lead, (*choice.path, "lead"))
         elif entries:
             lead = self.sentence(entries[0].lead, f"{catalogue}.{entries[0].key}.lead", extra=extra,
-                                 avoid_last_year=carried)
+                                 carried=carried)
         else:
             lead = []
         if choice.text:
@@ -572,7 +616,7 @@ class _Composer:
         else:
             body = []
             for entry in entries:
-                body += self.text(entry.text, f"{catalogue}.{entry.key}", extra=extra, avoid_last_year=carried)
+                body += self.text(entry.text, f"{catalogue}.{entry.key}", extra=extra, carried=carried)
                 if entry.facts:
                     body += self.fact_sentence(entry.facts, f"{catalogue}.{entry.key}.facts",
                                                self.pack.frame.plan_openers, extra=extra)
@@ -626,6 +670,7 @@ class _Composer:
             else:
                 order.insert(at + 1 if addition.after else at, addition)
         ordinal = section.points == "ordinal_inline"
+        counted = ordinal and len(order) > 1  # no “一是” without a “二是”
         body: list[Span] = []
         for n, placed in enumerate(order, start=1):
             if isinstance(placed, OwnPoint):
@@ -639,7 +684,7 @@ class _Composer:
                 text = _with_period(text) + self.fact_sentence(catalogue_point.facts, f"{piece}.facts",
                                                                self.pack.frame.fact_openers, extra=extra)
             if ordinal:
-                body.append(Span(item_label("ordinal_inline", n)))
+                body.extend([Span(item_label("ordinal_inline", n))] if counted else [])
                 body.extend(_with_period(lead) if lead else [])
             body.extend(_with_period(text))
         for entry in entries:
@@ -708,6 +753,11 @@ class _Composer:
         elif count < low:
             self.warnings.append(Problem(f"正文约 {count} 字，少于建议的 {low} 字（{source}）", self.profile.file,
                                          hint="多选一两个条目，或补充本单位的事实"))
+
+
+def _find(catalogue: Mapping[str, Entry], key: str) -> Entry | None:
+    """A catalogue entry named by its key or by its Chinese title."""
+    return catalogue.get(key) or next((entry for entry in catalogue.values() if entry.title == key), None)
 
 
 def _value_span(key: str, value: FactValue) -> Span:

@@ -12,7 +12,9 @@ files only and a rerun finishes the rest.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,8 +26,9 @@ from ..inputs.source import read_text
 from ..inputs.workbook import read_workbook
 from ..inputs.yamlfile import Tree, parse_yaml
 from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_package
+from ..packs.manifest import load_pack
 from .drafting import DRAFT_SUFFIXES, Draft, Run
-from .guard import Guard, State, folder_lock, remove_orphaned_temporaries, state_of
+from .guard import Guard, State, folder_lock, in_pack_folder, remove_orphaned_temporaries, state_of
 from .similarity import best_matches, compare, normalize
 from .summary import SUMMARY_NAME, SummaryRow, write_summary
 
@@ -70,6 +73,7 @@ class BatchItem:
     example_ratio: float | None = None
     last_year_ratio: float | None = None
     created: str = ""
+    pack_root: str = ""  # the pack drafted with, for 复制比 against its example
 
     @property
     def ok(self) -> bool:
@@ -146,9 +150,13 @@ def _targets(tasks: list[Task], output: Path | None, fmt: str) -> list[Task]:
 
 
 def _brief(exc: ReportgenError) -> str:
+    """The first problem in a line, for the summary: where (the key) and what."""
     first = exc.problems[0] if exc.problems else None
     more = f"（共 {len(exc.problems)} 处）" if len(exc.problems) > 1 else ""
-    return (first.message if first else str(exc)) + more
+    if first is None:
+        return str(exc)
+    where = first.key or (f"第{first.line}行" if first.line else "")
+    return (f"{where}：" if where else "") + first.message + more
 
 
 def _item(task: Task, draft: Draft, target: Path, backup: Path | None) -> BatchItem:
@@ -163,7 +171,8 @@ def _item(task: Task, draft: Draft, target: Path, backup: Path | None) -> BatchI
         str(meta.year or ""), draft.document.han_count(), len(draft.missing),
         tuple((k, h, v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, h, v in facts),
         tuple(w.message for w in draft.warnings), None, draft.document.text,
-        str(backup) if backup else None, length, created=draft.document.created.date().isoformat())
+        str(backup) if backup else None, length, created=draft.document.created.date().isoformat(),
+        pack_root=str(draft.pack.root))
 
 
 def build_task(run: Run, task: Task, fmt: str, force: bool) -> BatchItem:
@@ -230,25 +239,28 @@ def _run_pool(tasks: Sequence[Task], settings: Run, fmt: str, force: bool, jobs:
             with ProcessPoolExecutor(max_workers=1) as pool:
                 items += pool.submit(build_chunk, [task], settings, fmt, force).result()
         except BrokenProcessPool:
-            items.append(_died(task))
+            items.append(_died(task, settings, fmt))
     return items
 
 
-def _died(task: Task) -> BatchItem:
-    """A profile whose worker died: what is on disk says whether its draft was written."""
+def _died(task: Task, settings: Run, fmt: str) -> BatchItem:
+    """A profile whose worker died twice: if its draft is on disk (written just before), its record is
+    made again here from the draft's profile; else it failed."""
     target = Path(task.target)
-    state = state_of(target)
-    if state is State.UNTOUCHED and task.path is not None:
+    if state_of(target) is State.UNTOUCHED and task.path is not None and fmt == "docx":
         try:
-            digest = read_custom_properties(read_package(target).parts.get(CUSTOM_PROPS, b"")).get("reportgen.profile_sha256")
-        except (PackageProblem, OSError):
-            digest = None
-        import hashlib
-
-        if digest == hashlib.sha256(read_text(Path(task.path)).encode()).hexdigest():
-            return BatchItem(task.index, task.label, output=str(target), warnings=("工作进程中断，稿子已在中断前写出",))
-    return BatchItem(task.index, task.label, error="生成这份稿子的工作进程意外退出（可能是内存不足），没有写出稿子",
-                     warnings=("工作进程意外退出",))
+            properties = read_custom_properties(read_package(target).parts.get(CUSTOM_PROPS, b""))
+            text = read_text(Path(task.path))
+        except (PackageProblem, ReportgenError, OSError):
+            properties, text = {}, ""
+        if properties.get("reportgen.profile_sha256") == hashlib.sha256(text.encode()).hexdigest():
+            try:  # in this process, without writing: the worker died after the draft was complete
+                draft = settings.fresh().draft_file(Path(task.path))
+                return replace(_item(task, draft, target, None), warnings=("工作进程中断，稿子已在中断前写出",))
+            except ReportgenError:
+                pass
+    return BatchItem(task.index, task.label, unit=_unit_of(task),
+                     error="生成这份稿子的工作进程意外退出（可能是内存不足），没有写出稿子", warnings=("工作进程意外退出",))
 
 
 def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings: Run | None = None,
@@ -257,7 +269,8 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
                 threshold: float | None = None) -> BatchReport:
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     settings = settings or Run()
-    if output is not None and output.exists() and not output.is_dir():
+    if output is not None and ((output.exists() and not output.is_dir()) or
+                               (not output.exists() and output.suffix.lower() in (*DRAFT_SUFFIXES, ".xlsx", ".yaml"))):
         raise OutputError(Problem("批量生成时 -o 应是一个文件夹", display_path(output), hint="例如 -o 述职报告初稿"))
     planned, problems = _expand(inputs)
     if not planned and problems:
@@ -275,7 +288,8 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
     summary_dir = output if output is not None else (Path(tasks[0].target).parent if tasks else Path("."))
     with contextlib.ExitStack() as stack:
         for folder in folders:
-            stack.enter_context(folder_lock(folder))
+            if not in_pack_folder(folder):  # nothing is written there (the guard refuses each draft): no lock file
+                stack.enter_context(folder_lock(folder))
         remove_orphaned_temporaries(folders)
         jobs = jobs or default_jobs()
         if start is not None:
@@ -290,7 +304,7 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
         else:
             items = _run_pool(tasks, settings, fmt, force, min(jobs, len(tasks)), advance)
         items.sort(key=lambda item: item.index)
-        items = _compare(items, tasks, settings, threshold)
+        items = _compare(items, settings, threshold)
         summary: Path | None = summary_dir / SUMMARY_NAME
         summary_error = None
         summary_backup = None
@@ -304,22 +318,21 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
 
 def _row(item: BatchItem) -> SummaryRow:
     return SummaryRow(item.index + 1, item.label, item.output, item.unit, item.name, item.position, item.year,
-                      item.han_count, item.missing, item.facts, item.warnings if item.ok else (), item.error,
+                      item.han_count, item.missing, item.facts, item.warnings, item.error,
                       item.similar_to, item.ratio, item.example_ratio, item.last_year_ratio, item.created)
 
 
 # ---------------------------------------------------------------- 复制比 and leftovers
 
 
-def _compare(items: list[BatchItem], tasks: Sequence[Task], settings: Run, threshold: float) -> list[BatchItem]:
+def _compare(items: list[BatchItem], settings: Run, threshold: float) -> list[BatchItem]:
     """Each draft's most similar other draft, its 复制比 against the pack's example and last year's draft,
     and other units' names found in it."""
     good = [item for item in items if item.ok and item.text]
     names = {item.index: (item.unit, item.name) for item in good}
     texts = [normalize(Path(item.output or item.label).name, item.text, names[item.index]) for item in good]
     matches = best_matches(texts)
-    examples = _example_texts(tasks, settings.fresh())
-    by_index = {task.index: task for task in tasks}
+    examples = _example_texts(good, settings.fresh())
     owners = _name_owners(good)
     result: dict[int, BatchItem] = {item.index: item for item in items}
     for item, text, match in zip(good, texts, matches, strict=True):
@@ -329,8 +342,7 @@ def _compare(items: list[BatchItem], tasks: Sequence[Task], settings: Run, thres
             changes.update(similar_to=match.b.name, ratio=round(match.ratio, 3))
             if match.ratio > threshold:
                 warnings.append(f"与 {match.b.name} 的复制比为 {match.ratio:.0%}，超过 {threshold:.0%}")
-        task = by_index[item.index]
-        example = examples.get((task.path and str(Path(task.path).parent)) or ".")
+        example = examples.get(item.pack_root)
         if example is not None:
             ratio = compare(text, normalize("示例稿", example, names[item.index])).ratio
             changes["example_ratio"] = round(ratio, 3)
@@ -369,19 +381,14 @@ def _others_in(item: BatchItem, owners: dict[str, set[int]]) -> Iterator[str]:
                 yield name
 
 
-def _example_texts(tasks: Sequence[Task], run: Run) -> dict[str, str]:
-    """The text of the pack example's draft, per profile folder (its pack found as the profiles' is)."""
+def _example_texts(items: Sequence[BatchItem], run: Run) -> dict[str, str]:
+    """The text of each pack's example draft, by the pack's folder."""
     result: dict[str, str] = {}
-    for task in tasks:
-        folder = str(Path(task.path).parent) if task.path else "."
-        if folder in result:
-            continue
+    for root in dict.fromkeys(item.pack_root for item in items if item.pack_root):
         try:
-            tree = parse_yaml(read_text(Path(task.path)), task.label) if task.path else task.tree
-            assert tree is not None
-            pack = run.pack_for(tree, Path(folder))
+            pack = load_pack(Path(root))
             if pack.example_profile:
-                result[folder] = run.draft_file(pack.path(pack.example_profile), pack=pack).document.text
+                result[root] = run.draft_file(pack.path(pack.example_profile), pack=pack).document.text
         except ReportgenError:
             continue
     return result
@@ -407,17 +414,55 @@ def report_lines(report: BatchReport, width: int = 100) -> list[str]:
             lines.append(f"{mark} {pad(name, name_width)} {item.han_count:>5} 字  待补充 {item.missing:>2}  {ratio}")
         else:
             lines.append(f"{mark} {pad(name, name_width)} 未生成")
-            lines.append(f"    资料：{item.label}")
-            lines += ["    " + line for line in (item.error or "").splitlines()[:12]]
-        lines += [f"    注意：{note}" for note in item.warnings[:3]] if item.ok else []
+            lines += _labelled("    资料：", item.label, width)
+            for line in (item.error or "").splitlines()[:12]:
+                lines += _fitted("    " + line, width)
+        for note in item.warnings[:3] if item.ok else ():
+            lines += _fitted(f"    注意：{note}", width)
     for problem in report.problems:
-        lines.append(f"✗ {problem}")
+        lines += _fitted(f"✗ {problem}", width)
     if report.summary is not None:
-        lines.append(f"汇总表：{display_path(report.summary)}")
+        lines += _labelled("汇总表：", display_path(report.summary), width)
         if report.summary_backup is not None:
-            lines.append(f"原汇总表已备份为：{display_path(report.summary_backup)}")
+            lines += _labelled("原汇总表已备份为：", display_path(report.summary_backup), width)
     elif report.summary_error:
         lines.append("汇总表没有写出：")
-        lines += ["    " + line for line in report.summary_error.splitlines()]
-    lines.append(f"稿子在：{display_path(report.output_dir)}")
+        for line in report.summary_error.splitlines():
+            lines += _fitted("    " + line, width)
+    lines += _labelled("稿子在：", display_path(report.output_dir), width)
     return lines
+
+
+def _labelled(label: str, path: str, width: int) -> list[str]:
+    """“label path”, or the path on a line of its own when together they are too wide (a path is never cut)."""
+    if display_width(label + path) <= width:
+        return [label + path]
+    indent = label[:len(label) - len(label.lstrip())]
+    return [label.rstrip(), indent + "  " + path]
+
+
+_PATH_FIRST = re.compile(r"^(\s*)(\S*[/\\][^：\s]*?(?::\d+)*：)(.*)$")  # “folder/file.yaml:3:5：message”
+
+
+def _fitted(line: str, width: int) -> list[str]:
+    """A long line broken to ``width``: a path it starts with stays whole on a line of its own."""
+    if display_width(line) <= width:
+        return [line]
+    indent = line[:len(line) - len(line.lstrip())]
+    match = _PATH_FIRST.match(line)
+    result: list[str] = []
+    rest = line.strip()
+    if match is not None:
+        result.append(indent + match.group(2))
+        rest = match.group(3).strip()
+        indent += "  "
+    room = max(20, width - display_width(indent))
+    while rest:
+        cut = 0
+        used = 0
+        while cut < len(rest) and used + display_width(rest[cut]) <= room:
+            used += display_width(rest[cut])
+            cut += 1
+        result.append(indent + rest[:cut])
+        rest = rest[cut:]
+    return result

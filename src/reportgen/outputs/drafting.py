@@ -113,7 +113,7 @@ class Run:
         return self.draft(tree, hashlib.sha256(text.encode()).hexdigest(), path.parent, file_name=path.name, pack=pack)
 
     def draft(self, tree: Tree, digest: str, profile_dir: Path | None, *, file_name: str = "",
-              pack: Pack | None = None, extra: Mapping[str, str] | None = None) -> Draft:
+              pack: Pack | None = None, extra: Mapping[str, str] | None = None, example: bool = False) -> Draft:
         """Validate and compose: every problem of the profile at once, as one ProfileError."""
         profile, problems = read_profile(tree, digest)
         ledger_warnings: list[Problem] = []
@@ -136,7 +136,7 @@ class Run:
         warnings = [*ledger_warnings, *fact_warnings, *composition.warnings,
                     *self._leftovers(pack, profile, composition.document)]
         warnings += self._last_year(profile, composition.document, profile_dir)
-        shadowed = self.finder.shadowed(pack)
+        shadowed = None if example else self.finder.shadowed(pack)  # a pack's own example: the pack is given
         if shadowed is not None:
             warnings.append(Problem(f"使用的是{'已安装' if pack.source == 'user' else '本地'}的模板包 {pack.label}"
                                     f"（{display_path(pack.root)}），它与内置模板包“{pack.name}”同名，内置的没有使用",

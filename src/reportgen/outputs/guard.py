@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ..errors import OutputError, Problem, display_path, os_error_text
 from ..ooxml import (
@@ -113,9 +114,7 @@ class Guard:
             with contextlib.suppress(OSError, ValueError):
                 if path.resolve() == resolved:
                     return Problem("输出位置就是输入的文件本身，不能覆盖", shown, hint="用 -o 指定另一个文件名")
-        in_pack = any(resolved.is_relative_to(folder) for folder in self._protected) or any(
-            (parent / MANIFEST).is_file() for parent in resolved.parents)
-        if in_pack:
+        if any(resolved.is_relative_to(folder) for folder in self._protected) or in_pack_folder(resolved.parent):
             return Problem("输出位置在模板包文件夹里，不能在模板包里写文件", shown, hint="用 -o 把文件写到模板包以外的文件夹")
         if target.suffix.lower() not in suffixes:
             return Problem(f"{what}应以 {' 或 '.join(suffixes)} 结尾", shown, hint=f"例如 -o {target.stem or '输出'}{suffixes[0]}")
@@ -237,34 +236,68 @@ def remove_orphaned_temporaries(folders: Iterable[Path]) -> None:
                         os.unlink(entry.path)
 
 
+def in_pack_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a template pack's, or inside one: a pack.yaml there or above, or a pack store."""
+    try:
+        resolved = folder.resolve()
+    except (OSError, ValueError):
+        return False
+    stores = [builtin_packs_dir(), user_packs_dir()]
+    return any(resolved.is_relative_to(store.resolve()) for store in stores) or any(
+        (parent / MANIFEST).is_file() for parent in (resolved, *resolved.parents))
+
+
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold ``folder``'s lock while writing into it: a second reportgen is told who holds it."""
+    """Hold ``folder``'s lock while writing into it: a second reportgen is told who holds it.
+
+    The lock file is removed afterwards, so none is left in the user's folder.  Because of that a lock
+    is only ours if the file we locked is still the one at the path (another run may have just removed it).
+    """
     path = folder / LOCK_NAME
-    try:
-        handle = open(path, "a+b")  # noqa: SIM115  # held until the block ends
-    except OSError as exc:
-        raise OutputError(write_problem(path, exc)) from None
-    try:
+    while True:
         try:
-            if os.name == "nt":
-                import msvcrt
-
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
-            else:
-                import fcntl
-
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            handle = open(path, "a+b")  # noqa: SIM115  # held until the block ends
+        except OSError as exc:
+            raise OutputError(write_problem(path, exc)) from None
+        try:
+            _lock(handle)
         except OSError:
             handle.seek(0)
             holder = handle.read(200).decode("utf-8", "replace").strip() or "另一个 reportgen"
+            handle.close()
             raise OutputError(Problem(f"这个文件夹正在被另一个 reportgen 写入（{holder}）", display_path(folder),
                                       hint="等它结束后再运行，或用 -o 换一个输出文件夹")) from None
+        try:
+            current = os.stat(path).st_ino
+        except OSError:
+            current = None
+        if os.name == "nt" or current == os.fstat(handle.fileno()).st_ino:
+            break
+        handle.close()  # removed by the run that held it just now: lock the new file instead
+    try:
         handle.seek(0)
         handle.truncate()
         handle.write(f"进程 {os.getpid()}，开始于 {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode())
         handle.flush()
         yield
     finally:
+        if os.name != "nt":
+            with contextlib.suppress(OSError):
+                path.unlink()  # while still locked: a run waiting on this file sees it is gone
         handle.close()
+        if os.name == "nt":
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _lock(handle: IO[bytes]) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -66,10 +66,13 @@ def summary_bytes(rows: Sequence[SummaryRow], folder: Path, threshold: float) ->
     body = []
     for row in rows:
         values = {key: value for key, _, value in row.facts}
-        status = "已生成" if row.error is None else "未生成：" + row.error.splitlines()[0][:60]
-        notes = "；".join((status, *row.notes[:4]))
-        body.append([row.number, row.unit or row.source, f"{row.name}（{row.position}）" if row.position else row.name,
-                     row.year, *(values.get(key) for key, _ in facts), row.han_count if row.error is None else None,
+        if row.error is None:
+            notes = "；".join(("已生成", *row.notes[:4]))
+        else:  # the printed sheet says why: the reason, not the error's title line
+            notes = "未生成：" + (row.notes[0] if row.notes else row.error.splitlines()[0])[:120]
+        year: object = int(row.year) if row.year.isdigit() else row.year
+        body.append([row.number, row.unit or Path(row.source).name, f"{row.name}（{row.position}）" if row.position
+                     else row.name, year, *(values.get(key) for key, _ in facts), row.han_count if row.error is None else None,
                      row.missing if row.error is None else None, row.similar_to,
                      row.ratio, notes])
     widths = [5, 22, 14, 6, *(9 for _ in facts), 8, 7, 16, 8, 40]

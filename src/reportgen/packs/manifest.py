@@ -248,14 +248,22 @@ def load_pack(root: Path, source: PackSource = "local") -> Pack:
     if not manifest.is_file():
         raise PackError(Problem("这个文件夹里没有 pack.yaml，不是模板包", display_path(root),
                                 hint="模板包是一个含 pack.yaml 的文件夹；可用 reportgen packs new 新建"))
-    tree = load_yaml(manifest, what="模板包清单", error=PackError)
-    reader = _PackReader(tree, root, source)
-    pack = reader.read()
-    if reader.problems:
-        kind = UnsafePackError if reader.unsafe else PackError
-        raise kind(reader.problems)
+    pack, problems, unsafe = read_pack(root, source)
+    if problems:
+        raise (UnsafePackError if unsafe else PackError)(problems)
     assert pack is not None
     return pack
+
+
+def read_pack(root: Path, source: PackSource = "local") -> tuple[Pack | None, list[Problem], bool]:
+    """The pack as far as it can be read, its problems, and whether any makes it unsafe.
+
+    ``packs check`` goes on with a pack that has problems, to report its Word template's too.
+    """
+    tree = load_yaml(root / MANIFEST, what="模板包清单", error=PackError)
+    reader = _PackReader(tree, root, source)
+    pack = reader.read()
+    return pack, reader.problems, reader.unsafe
 
 
 class _PackReader(FieldReader):

@@ -25,7 +25,7 @@ __all__ = ["MAX_PACK_BYTES", "MAX_PACK_FILES", "PACK_SUFFIXES", "PackTree", "off
 MAX_PACK_FILES = 500
 MAX_PACK_BYTES = 50 * 1024 * 1024
 # What a pack may hold: its YAML, Word templates, notes, and pictures for the Word template.
-PACK_SUFFIXES = (".yaml", ".yml", ".docx", ".dotx", ".md", ".txt", ".png", ".jpg", ".jpeg", ".gif", ".bmp")
+PACK_SUFFIXES = (".yaml", ".yml", ".docx", ".dotx", ".md", ".txt", ".j2", ".png", ".jpg", ".jpeg", ".gif", ".bmp")
 JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "__pycache__", ".git", "__MACOSX"})
 PACK_LIMITS = PackageLimits(entries=500, total_bytes=MAX_PACK_BYTES)
 
@@ -65,31 +65,32 @@ def package_problems(package: Package, shown: str) -> list[Problem]:
     def refuse(message: str) -> None:
         problems.append(Problem(message, shown, hint=_HINT))
 
+    types = _content_types(package)
     for name in package.names:
         lowered = name.lower().replace("\\", "/")
+        content_type = types.get(name, "")
+        lowered_type = content_type.lower()
         if lowered.startswith("/") or ".." in lowered.split("/"):
             refuse(f"文件里有非法路径“{name}”")
         if any(marker in lowered for marker in _REFUSED_NAMES):
             refuse(f"文件里有宏、ActiveX、嵌入对象或外部链接（{name}）")
-        elif lowered.endswith((".doc", ".xls", ".ppt", ".bin", ".exe", ".dll", ".js", ".vbs")):
+        elif lowered.endswith((".doc", ".xls", ".ppt", ".exe", ".dll", ".js", ".vbs")) or (
+                lowered.endswith(".bin") and "printersettings" not in lowered_type):  # Excel keeps print setup in .bin
             refuse(f"文件里嵌有其他格式的文件（{name}）")
-    for name in package.names:
-        lowered = name.lower()
-        if not (lowered.endswith(".xml") or lowered.endswith(".rels")):
+        if any(marker in lowered_type for marker in _REFUSED_CONTENT):
+            refuse(f"文件声明了不允许的内容类型“{content_type}”（宏、嵌入对象或外部链接）")
+        # Office reads a part by its declared type, not its name: every part that is or claims to be XML is checked.
+        declared_xml = lowered_type.endswith("xml") or lowered.endswith((".xml", ".rels"))
+        if not (declared_xml or _looks_like_xml(package.parts[name])):
             continue
         try:
             root = package.xml(name)
         except UnsafeXml:
             refuse(f"部件“{name}”不是合法的 XML，或含有 DTD/实体声明")
             continue
-        if lowered == "[content_types].xml":
-            for element in root.iter():
-                content_type = (element.get("ContentType") or "").lower()
-                if any(marker in content_type for marker in _REFUSED_CONTENT):
-                    refuse(f"文件声明了不允许的内容类型“{element.get('ContentType')}”（宏、嵌入对象或外部链接）")
-        elif lowered.endswith(".rels"):
+        if lowered.endswith(".rels"):
             problems.extend(_relationship_problems(root, name, shown))
-        else:
+        elif lowered != "[content_types].xml":
             problems.extend(_part_problems(root, name, shown))
     seen: set[tuple[str, str | None]] = set()
     unique = []
@@ -98,6 +99,35 @@ def package_problems(package: Package, shown: str) -> list[Problem]:
             seen.add((problem.message, problem.file))
             unique.append(problem)
     return unique
+
+
+def _content_types(package: Package) -> dict[str, str]:
+    """Each part's declared content type, from [Content_Types].xml's overrides and defaults."""
+    source = next((name for name in package.names if name.lower() == "[content_types].xml"), None)
+    if source is None:
+        return {}
+    try:
+        root = package.xml(source)
+    except UnsafeXml:
+        return {}
+    defaults: dict[str, str] = {}
+    overrides: dict[str, str] = {}
+    for element in root.iter():
+        attributes = {_local(key).lower(): value.strip() for key, value in element.attrib.items()}
+        content_type = attributes.get("contenttype", "")
+        if _local(element.tag) == "Default":
+            defaults[attributes.get("extension", "").lower()] = content_type
+        elif _local(element.tag) == "Override":
+            overrides[attributes.get("partname", "").lstrip("/").lower()] = content_type
+    return {name: overrides.get(name.lower(), defaults.get(PurePosixPath(name).suffix.lstrip(".").lower(), ""))
+            for name in package.names}
+
+
+def _looks_like_xml(data: bytes) -> bool:
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        data = data.removeprefix(bom)
+    head = data[:64].replace(b"\0", b"").lstrip()
+    return head.startswith(b"<")
 
 
 def _relationship_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
@@ -122,7 +152,7 @@ def _part_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
     """Fields that include or fetch, and elements that embed, in one XML part."""
     problems: list[Problem] = []
     instructions: list[str] = []
-    collecting: list[str] | None = None
+    open_fields: list[list[str] | None] = []  # per field begun and not ended: its code so far, None once past it
     for element in root.iter():
         local = _local(element.tag)
         if local in _REFUSED_ELEMENTS:
@@ -131,20 +161,25 @@ def _part_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
             instructions.append(next((v for k, v in element.attrib.items() if _local(k) == "instr"), ""))
         elif local == "fldChar":
             kind = next((v for k, v in element.attrib.items() if _local(k) == "fldCharType"), "")
-            if kind == "begin":
-                collecting = []
-            elif collecting is not None:
-                instructions.append("".join(collecting))
-                collecting = None if kind in ("separate", "end") else collecting
+            if kind == "begin":  # a field may begin inside another's code: INCLUDEPICTURE "{ QUOTE … }"
+                open_fields.append([])
+            elif open_fields:
+                code = open_fields[-1]
+                if code is not None:
+                    instructions.append("".join(code))
+                if kind == "end":
+                    open_fields.pop()
+                else:
+                    open_fields[-1] = None
         elif local == "instrText":
-            if collecting is None:
+            code = open_fields[-1] if open_fields else None
+            if code is None:
                 instructions.append(element.text or "")
             else:
-                collecting.append(element.text or "")
+                code.append(element.text or "")
         elif local == "f" and part.startswith("xl/") and (element.text or "").strip():
             problems.append(Problem(f"工作表里有公式（{part}）", shown, hint="请把公式换成数值（复制后“选择性粘贴—数值”）"))
-    if collecting:
-        instructions.append("".join(collecting))
+    instructions.extend("".join(code) for code in open_fields if code)
     for instruction in instructions:
         words = instruction.replace('"', " ").split()
         if words and words[0].lstrip("\\").upper() in _FETCHING_FIELDS:
@@ -209,10 +244,25 @@ def walk_pack(root: Path, label: str) -> PackTree:
     return PackTree(tuple(files), tuple(problems))
 
 
-def content_problems(tree: PackTree, label: str) -> list[Problem]:
-    """Files of kinds a pack never needs (macro or old-format Office files, programs) and unsafe Word files."""
+# Files that end up in a pack folder while someone works in it (a summary built there, Word's temporaries).
+LEFTOVER_SUFFIXES = (".xlsx", ".tmp", ".bak", ".wbk", ".asd", ".log")
+
+
+def is_leftover(rel: str) -> bool:
+    name = PurePosixPath(rel).name
+    return name.lower().endswith(LEFTOVER_SUFFIXES) or name.startswith("~")
+
+
+def content_problems(tree: PackTree, label: str, *, leftovers: bool = False) -> list[Problem]:
+    """Files of kinds a pack never needs (macro or old-format Office files, programs) and unsafe Word files.
+
+    ``leftovers``: the user's own pack folder, where a summary or a Word temporary is no threat (and is
+    never exported); a pack from elsewhere may not carry them.
+    """
     problems: list[Problem] = []
     for rel, path in tree.files:
+        if leftovers and is_leftover(rel):
+            continue
         suffix = PurePosixPath(rel).suffix.lower()
         shown = f"{label}/{rel}"
         if suffix not in PACK_SUFFIXES:

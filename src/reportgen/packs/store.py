@@ -18,11 +18,19 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
-from ..errors import OutputError, PackError, Problem, UnsafePackError, display_path, os_error_text
+from ..errors import (
+    OutputError,
+    PackError,
+    Problem,
+    ReportgenError,
+    UnsafePackError,
+    display_path,
+    os_error_text,
+)
 from ..ooxml import FIXED_TIME
 from .lookup import user_packs_dir
 from .manifest import MANIFEST, NAME_RE, Pack, load_pack
@@ -139,7 +147,10 @@ def install_pack(source: Path, *, force: bool, check: Callable[[Path, str], tupl
             _copy_folder(source, unpacked, shown)
         else:
             _extract_zip(source, unpacked, shown)
-        pack, notes = check(unpacked, source.stem if not is_dir else source.resolve().name)
+        try:
+            pack, notes = check(unpacked, shown)
+        except ReportgenError as exc:  # name the user's files, not the staging folder that is about to go
+            raise type(exc)([_unstaged(problem, unpacked, shown) for problem in exc.problems], title=exc.title) from None
         target = store / pack.name
         previous = _installed_version(target)
         if previous == pack.version and not force:
@@ -155,6 +166,13 @@ def install_pack(source: Path, *, force: bool, check: Callable[[Path, str], tupl
                 os.rename(old, target)
             raise
     return InstallResult(load_pack(target, "user"), previous, notes)
+
+
+def _unstaged(problem: Problem, staged: Path, shown: str) -> Problem:
+    staged_shown = display_path(staged)
+    if problem.file and problem.file.startswith(staged_shown):
+        return replace(problem, file=shown + problem.file[len(staged_shown):])
+    return problem
 
 
 def _installed_version(target: Path) -> str | None:

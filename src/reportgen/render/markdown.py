@@ -7,6 +7,7 @@ replaced unasked (``outputs.guard``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 
 from ..content.model import Document, Paragraph
@@ -21,7 +22,11 @@ def md_fingerprint(text: str) -> str:
 
 
 def _paragraph(paragraph: Paragraph) -> str:
-    text = "".join(f"**{s.text}**" if s.kind in ("lead2", "lead3") else s.text for s in paragraph.spans)
+    parts = []
+    for bold, spans in itertools.groupby(paragraph.spans, key=lambda span: span.kind in ("lead2", "lead3")):
+        text = "".join(span.text for span in spans)
+        parts.append(f"**{text}**" if bold else text)
+    text = "".join(parts)
     if paragraph.role == "title":
         return f"# {text}"
     if paragraph.role == "heading":

@@ -33,6 +33,16 @@ _TESTS = ("defined", "undefined", "none", "string", "number", "eq", "ne")
 _ALLOWED = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Const,
             nodes.If, nodes.Not, nodes.And, nodes.Or, nodes.Compare, nodes.Operand, nodes.CondExpr, nodes.Filter,
             nodes.Test)
+# What a refused construct is called in messages (the names are Jinja's node classes).
+_CONSTRUCTS = {
+    "For": "循环 {% for %}", "Assign": "赋值 {% set %}", "AssignBlock": "赋值 {% set %}", "Call": "函数调用“( )”",
+    "Macro": "宏 {% macro %}", "CallBlock": "{% call %}", "Import": "{% import %}", "FromImport": "{% from … import %}",
+    "Include": "{% include %}", "Extends": "{% extends %}", "Block": "{% block %}", "With": "{% with %}",
+    "FilterBlock": "{% filter %}", "ExprStmt": "{% do %}", "Scope": "作用域", "Add": "加法“+”", "Sub": "减法“-”",
+    "Mul": "乘法“*”", "Div": "除法“/”", "FloorDiv": "整除“//”", "Mod": "取余或格式化“%”", "Pow": "乘方“**”",
+    "Concat": "字符串连接“~”", "Slice": "切片“[a:b]”", "List": "列表“[ ]”", "Dict": "字典“{ }”", "Tuple": "元组",
+    "Neg": "负号", "Pos": "正号", "Keyword": "关键字参数", "NSRef": "命名空间", "Continue": "continue", "Break": "break",
+}
 _HINT = "Word 模板里只能用 {{ 名称 }}、{{ meta.字段 }}、{% if … %} 和 e、upper、lower、trim、default、length 这几个过滤器"
 
 
@@ -63,9 +73,10 @@ def disallowed(ast: nodes.Template) -> list[tuple[int, str]]:
     for node in ast.find_all(nodes.Node):
         line = getattr(node, "lineno", 0) or 0
         if not isinstance(node, _ALLOWED):
-            found.append((line, type(node).__name__))
+            kind = type(node).__name__
+            found.append((line, _CONSTRUCTS.get(kind, f"模板语法 {kind}")))
         elif isinstance(node, nodes.Name) and (node.ctx != "load" or node.name.startswith("_")):
-            found.append((line, node.name))
+            found.append((line, f"给“{node.name}”赋值" if node.ctx != "load" else f"名称“{node.name}”"))
         elif isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
             found.append((line, f".{node.attr}"))
         elif isinstance(node, nodes.Getitem) and not (isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str)
@@ -109,7 +120,8 @@ def compile_part(env: WordSandbox, source: str, shown: str) -> Template:
     """Compile a Word template part, under the time limit, with Chinese messages."""
     try:
         with time_limit():
-            return env.from_string(source)
+            code = env.compile(source, shown, shown)  # named, so a refusal says which file
+            return env.template_class.from_code(env, code, env.make_globals(None))
     except TemplateSyntaxError as exc:
         raise PackError(Problem("Word 模板的标记写法有误", shown, exc.lineno,
                                 hint="检查 {{ }} 和 {% %} 是否成对、里面有没有混进全角符号")) from None

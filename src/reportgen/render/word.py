@@ -27,6 +27,7 @@ from ..ooxml import (
     core_properties,
     custom_properties,
     fingerprint,
+    package_problem_to_unsafe,
     parse_xml,
     read_package,
     write_package,
@@ -55,8 +56,8 @@ class WordTemplate:
             raise UnsafePackError(Problem("Word 模板是启用宏的文档", self.shown, hint="请另存为普通的 .docx"))
         try:
             package = read_package(path, PACK_LIMITS)
-        except PackageProblem as exc:
-            raise PackError(Problem(f"Word 模板无法打开：{exc}", self.shown, hint="请用 Word 或 WPS 另存为 .docx")) from None
+        except PackageProblem as exc:  # as ``packs check`` says it: a file that cannot be read safely is refused
+            raise package_problem_to_unsafe(exc, self.shown) from None
         problems = package_problems(package, self.shown)
         if problems:
             raise UnsafePackError(problems)
