@@ -549,7 +549,8 @@ def test_python_dash_m_reportgen(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("用法：")
     assert "选项：" in done.stdout and "命令：" in done.stdout
-    assert done.stdout == run("-h").stdout
+    # the same help; lines may break elsewhere (click's test runner forces a width of 80, a terminal gives 78)
+    assert "".join(done.stdout.split()) == "".join(run("-h").stdout.split())
 
 
 def test_console_script_maps_exit_codes(tmp_path: Path) -> None:

@@ -184,7 +184,7 @@ def test_markup_and_template_syntax_in_values_appear_literally_in_markdown(tmp_p
         work=["alpha", "beta", {"lead": "自拟", "text": f"正文{INJECTION}&{BLOCK}<"}],
     )
     result = core.build(write_yaml(tmp_path / "p.yaml", data), fmt="md")
-    text = Path(result.output).read_text(encoding="utf-8")
+    text = Path(result.output).read_text(encoding="utf-8").split("<!-- reportgen:fingerprint")[0]
     assert f"{AMP}机关党委按照{INJECTION}部署开展工作" in text
     assert f"全年印发《{BLOCK}》。" in text
     assert f"正文{INJECTION}&{BLOCK}<。" in text

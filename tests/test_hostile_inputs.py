@@ -222,7 +222,7 @@ ROWS: list[Row] = [
         where=r"p\.yaml:5:\d+："),
     Row("thousands-of-problems", lambda: BASE.replace("facts:\n", "facts:\n" + "".join(
         f"  unknown_{i}: {i}\n" for i in range(3000))), 1, "（共 3000 处，下面列出前 50 处）", where=r"其余 2950 处没有列出"),
-    Row("over-size-limit", over_size_limit, 1, "文件太大（3072 KB），不像是资料文件", where=r"p\.yaml："),
+    Row("over-size-limit", over_size_limit, 1, "文件太大（3073 KB），不像是资料文件", where=r"p\.yaml："),
     # -- values a YAML 1.1 reader would turn into something else
     Row("sexagesimal-count", fact("1:20"), 1, "应为整数", line_of="1:20"),
     Row("boolean-count", fact("yes"), 1, "实际是“true”", line_of="yes"),

@@ -232,12 +232,13 @@ def test_deep_nesting_is_refused_with_its_place(tmp_path: Path, monkeypatch: pyt
 
 SYNTAX = [
     # id, text, line (None: any), message
-    ("unclosed-double-quote", 'pack: jiguan\nmeta:\n  unit: "某单位\n  name: 乙\n', None, "文件在引号或括号还没闭合时就结束了"),
-    ("unclosed-single-quote", "pack: jiguan\nmeta:\n  unit: '某单位\n  name: 乙\n", None, "文件在引号或括号还没闭合时就结束了"),
+    # an unclosed quote or bracket is reported where it opens, not at the end of the file
+    ("unclosed-double-quote", 'pack: jiguan\nmeta:\n  unit: "某单位\n  name: 乙\n', 3, "这里的引号“\"”没有闭合，一直到文件末尾"),
+    ("unclosed-single-quote", "pack: jiguan\nmeta:\n  unit: '某单位\n  name: 乙\n", 3, "这里的引号“'”没有闭合，一直到文件末尾"),
     ("unclosed-bracket", "pack: jiguan\nwork: [theory_study, responsibility\nmeta: {}\n", None, "方括号或花括号没有闭合"),
     ("unclosed-brace", "pack: jiguan\noverrides: {closing: 结束语\nmeta: {}\n", None, "方括号或花括号没有闭合"),
-    ("bracket-at-end-of-file", "pack: jiguan\nwork: [theory_study, responsibility\n", None,
-     "文件在引号或括号还没闭合时就结束了"),
+    ("bracket-at-end-of-file", "pack: jiguan\nwork: [theory_study, responsibility\n", 2,
+     "这里的括号“[”没有闭合，一直到文件末尾"),
     ("value-starts-with-at", "pack: jiguan\nmeta:\n  unit: @某单位\n", 3, "这里的值以特殊符号“@”开头"),
     ("value-starts-with-backtick", "pack: jiguan\nmeta:\n  unit: `某单位\n", 3, "这里的值以特殊符号“`”开头"),
     ("dash-inside-a-mapping", "pack: jiguan\nmeta:\n  unit: 甲\n  - 乙\n", 4, "这里不能以“- ”开始列表"),
@@ -478,9 +479,9 @@ def test_own_fact_is_said_where_it_is_placed(tmp_path: Path, monkeypatch: pytest
 def test_own_fact_placed_nowhere_gets_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = with_facts("study_sessions: 12", "talk_shows: {label: 开展“微宣讲”, value: 15, unit: 场}")
     out = accepted(run(tmp_path, monkeypatch, text))
-    assert "注意：p.yaml:10:" in out
-    assert "事实“开展“微宣讲””（talk_shows）填写了，但稿子里没有写到它" in out or "（talk_shows）填写了，但稿子里没有写到它" in out
-    assert "facts: [talk_shows]" in out
+    assert re.search(r"注意：p\.yaml:10:\d+：facts\.talk_shows(\.value)? — 事实“开展“微宣讲””（talk_shows）填写了，"
+                     r"但稿子里没有写到它", out), out
+    assert "提示：在要写它的那一条里加上 facts: [talk_shows]" in out
 
 
 def test_a_fact_no_chosen_item_states_names_the_items_that_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -510,7 +511,7 @@ def test_relation_names_both_facts_and_the_other_line(tmp_path: Path, monkeypatc
     text = with_facts("branch_count: 10", "member_count: 100", "standard_branches: 33")
     standard, count = jiguan.facts["standard_branches"].label, jiguan.facts["branch_count"].label
     message = refused(run(tmp_path, monkeypatch, text), f"p.yaml:11:22：facts.standard_branches — “{standard}”（33）",
-                      f"“{count}”", "（第 9 行）", "（10）", "提示：")
+                      f"“{count}”（10，见第 9 行）", "提示：")
     assert len(places(message)) == 1
     accepted(run(tmp_path, monkeypatch, text.replace("standard_branches: 33", "standard_branches: 10")))
 

@@ -12,9 +12,10 @@ import errno
 import functools
 import json
 import os
+import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,59 @@ class ChineseFormatter(click.HelpFormatter):
 
     def write_heading(self, heading: str) -> None:
         self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+    def write_text(self, text: str) -> None:
+        """Paragraphs wrapped in terminal columns; a paragraph starting with \b is kept as written."""
+        indent = " " * self.current_indent
+        for paragraph in text.split("\n\n"):
+            if paragraph.startswith("\b"):
+                self.write("".join(indent + line + "\n" for line in paragraph[1:].strip("\n").splitlines()))
+            else:
+                self.write("".join(indent + line + "\n" for line in _wrap(paragraph, self.width - self.current_indent)))
+            self.write("\n")
+        self.buffer.pop()  # no blank line after the last paragraph
+
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        """Two columns measured in terminal columns (click counts characters; a Chinese one takes two)."""
+        from .errors import display_width
+
+        rows = list(rows)
+        first_width = min(max((display_width(first) for first, _ in rows), default=0), col_max) + col_spacing
+        indent = " " * self.current_indent
+        room = max(self.width - self.current_indent - first_width, 20)
+        for first, second in rows:
+            self.write(indent + first)
+            if not second:
+                self.write("\n")
+                continue
+            if display_width(first) + col_spacing <= first_width:
+                self.write(" " * (first_width - display_width(first)))
+            else:
+                self.write("\n" + indent + " " * first_width)
+            lines = _wrap(second, room)
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(indent + " " * first_width + line + "\n")
+
+
+_NO_LINE_START = frozenset("。，、；：？！）》」』”’…")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns, breaking between Chinese characters or
+    at spaces, never inside a word of Latin letters (an option name, a path)."""
+    from .errors import display_width
+
+    lines: list[str] = []
+    line = ""
+    for token in re.findall(r"[\x21-\x7e]+|\s+|.", " ".join(text.split())):
+        # closing punctuation stays on its line (禁则): it may stick out by one character
+        if display_width(line + token) > width and line.strip() and token not in _NO_LINE_START:
+            lines.append(line.rstrip())
+            line = "" if token.isspace() else token
+        else:
+            line += token
+    return [*lines, line.rstrip()] if line.strip() or not lines else lines
 
 
 class ChineseContext(click.Context):
@@ -170,12 +224,17 @@ def _param_name(param: click.Parameter | None) -> str:
     return f"参数“{param.metavar or param.name}”"
 
 
-def usage_message(exc: click.UsageError) -> str:
+def usage_message(exc: click.UsageError, command: click.Command | None = None) -> str:
     """What went wrong with the command line, decided by the exception's type and attributes."""
     if isinstance(exc, click.NoSuchOption):
-        close = f"是不是“{sorted(exc.possibilities)[0]}”？" if exc.possibilities else "用 -h 查看可用的选项"
+        close = f"是不是“{sorted(exc.possibilities)[0]}”？" if exc.possibilities else "用 -h 查看可用的选项。"
         return f"没有选项“{exc.option_name}”。{close}"
     if isinstance(exc, click.BadOptionUsage):
+        option = next((param for param in (command.params if command is not None else ())
+                       if isinstance(param, click.Option) and exc.option_name in (*param.opts, *param.secondary_opts)),
+                      None)
+        if option is not None and option.is_flag:  # --force=yes: a switch given a value
+            return f"选项“{exc.option_name}”是开关，后面不要写值（只写 {exc.option_name}）。"
         return f"选项“{exc.option_name}”后面要写一个值。"
     if isinstance(exc, click.MissingParameter):
         return f"缺少{_param_name(exc.param)}。"
@@ -436,15 +495,16 @@ def ledger(inputs: tuple[Path, ...], output: Path, pack_request: str | None, for
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("pack_request", metavar="模板包")
 @click.argument("profiles", nargs=-1, type=click.Path(path_type=Path), metavar="[资料文件或文件夹...]")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("填报表.xlsx"), metavar="填报表.xlsx",
               help="输出的填报表，默认“填报表.xlsx”。")
-@PACK_OPTION
 @click.option("--force", is_flag=True, help="填报表已存在时覆盖（旧文件会先备份）。")
 @handle_errors
-def sheet(profiles: tuple[Path, ...], output: Path, pack_request: str | None, force: bool) -> None:
+def sheet(pack_request: str, profiles: tuple[Path, ...], output: Path, force: bool) -> None:
     """生成发给各单位的事实填报表（Excel/WPS）：每个单位一行，每个事实一列；给出资料文件时预先填好。
 
+    模板包写名称（如 jiguan）或模板包文件夹。给出各单位的资料文件（如上年的）时，每个单位一行，预先填好。
     收回后用 reportgen check 填报表.xlsx 检查，用 reportgen build 填报表.xlsx -o 文件夹 一次生成全部稿子。
     """
     from . import core
@@ -600,6 +660,24 @@ def packs_install(source: Path, force: bool) -> None:
 # ---------------------------------------------------------------- entry point
 
 
+def _context_for(args: list[str]) -> click.Context | None:
+    """The context of the (sub)command ``args`` name, for its usage line; None if that fails."""
+    try:
+        ctx = cli.make_context("reportgen", [], resilient_parsing=True)
+        command: click.Command = cli
+        for token in args:
+            if not isinstance(command, click.Group) or token.startswith("-"):
+                break
+            sub = command.get_command(ctx, token)
+            if sub is None:
+                break
+            command = sub
+            ctx = sub.make_context(token, [], parent=ctx, resilient_parsing=True)
+        return ctx
+    except click.ClickException:
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         try:
@@ -609,9 +687,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())) and ctx is not None:
                 click.echo(ctx.get_help())  # ``reportgen`` alone: the help, as before click 8.2
                 sys.exit(0)
+            if ctx is None:  # click's option parser raises without a context: make the command's
+                ctx = _context_for(list(argv) if argv is not None else sys.argv[1:])
             if ctx is not None:
                 click.echo(ctx.get_usage(), err=True)
-            click.echo(f"错误：{usage_message(exc)}", err=True)
+            click.echo(f"错误：{usage_message(exc, ctx.command if ctx is not None else None)}", err=True)
             if ctx is not None:
                 click.echo(f"用“{ctx.command_path} -h”查看帮助。", err=True)
             sys.exit(2)
@@ -625,10 +705,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             _fail(f"错误：{exc.format_message()}", exc.exit_code)
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader of our output went away (``| head -1``): stop quietly, as Unix tools do.
+        # The reader of our output went away (``| head -1``): stop quietly with exit code 1, as click
+        # does when this happens inside a command.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(141)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from .inputs.workbook import read_workbook
 from .inputs.yamlfile import parse_yaml
 from .outputs.drafting import BuildResult, Draft, Run
 from .outputs.guard import Guard
-from .outputs.ledger import LedgerEntry, ledger_bytes, read_ledger
+from .outputs.ledger import LedgerEntry, ledger_bytes, ledger_warnings, match_ledger, read_ledger
 from .outputs.scaffold import NextYear, init_text, next_text, value_text
 from .outputs.similarity import Match, best_matches, normalize
 from .packs.describe import describe_pack, listing_lines
@@ -297,13 +297,10 @@ def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | N
         carried = NextYear(pack_request or f"{pack.name}>={pack.version}", {}, {}, (),
                            tuple((problem, measure or "") for problem, measure in report.pairs()),
                            _example_choices(pack) | {"problems": [], "causes": []}, None, source.name)
-    if rows:
-        unit = carried.meta.get("unit", "")
-        known = {problem for problem, _ in carried.rectifications}
-        for row in rows:
-            if (not row.unit or row.unit == unit) and row.problem not in known:
-                warnings.append(Problem(f"整改台账里的问题“{row.problem}”不在上年的问题里", display_path(ledger or source), row.row,
-                                        hint="问题的文字要与上年的稿子一致"))
+    if ledger is not None:
+        problems = [problem for problem, _ in carried.rectifications]
+        match = match_ledger(problems, rows, carried.meta.get("unit", ""))
+        warnings += ledger_warnings(problems, match, ledger, display_path(source))
     return carried, pack, year, warnings
 
 

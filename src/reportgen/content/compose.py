@@ -393,6 +393,9 @@ class _Composer:
                 if getattr(given, field_name) is not None and lock in locked:
                     self.report(path, f"模板包“{self.pack.name}”规定了统一的结构，不能{word}",
                                 "这是上级党组织统一的要求；请删掉 structure 里的这一项", at_key=True)
+        if self.profile.rectifications and "rectification" not in kinds:
+            self.warn(("rectification",), f"模板包“{self.pack.name}”的结构里没有“上年问题整改情况”，这里写的整改情况不会写进稿子",
+                      "换一个有这一部分的模板包，或把整改情况写进自己的条目（work 的 text）")
         result: list[_Section] = []
         dropped = False
         for spec in self.pack.skeleton.sections:

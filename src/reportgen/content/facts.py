@@ -28,7 +28,7 @@ Scalar = int | float | str | tuple[str, ...] | dt.date
 DEFAULT_MAXIMUM = 1_000_000
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _APPROX = re.compile(r"(\d+(?:\.\d+)?)(余|多)")
-_WITH_UNIT = re.compile(r"([+-]?\d+(?:\.\d+)?)(余|多)?\s*(\S+)")
+_WITH_UNIT = re.compile(r"([+-]?\d+(?:\.\d+)?)(余|多)?\s*([\u4e00-\u9fff%‰]{1,4})")  # 12次, 40余人, 95%
 BLANK_MARK = re.compile(r"([*×X]+|x{2,})(余|多)?")
 TYPE_WORDS = {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
 
@@ -154,10 +154,16 @@ class _FactReader:
             by_label = {spec.label: k for k, spec in self.pack.facts.items()}
             if key in by_label:  # a workbook's header, or a clerk who wrote the Chinese name
                 return by_label[key]
+            if self.tree.table:  # a column the committee added (备注, 联系人…): not a fact, and no error
+                self.warnings.append(self.tree.problem(entry.path[:2], f"这一列不是模板包“{self.pack.name}”的事实，已忽略",
+                                                       "如果它应是某个事实，请把表头改成 reportgen sheet 生成的写法",
+                                                       at_key=True))
+                return None
             labels = {k: spec.label for k, spec in self.pack.facts.items()}
             hint = suggest(key, self.pack.facts, labels)
             self.report(entry.path[:2], f"模板包“{self.pack.name}”里没有事实“{key}”",
-                        f"{hint}；模板包没有的事实，可以自己写：{key}: {{label: 这个数计的是什么, value: 数值, unit: 单位}}",
+                        f"{hint.rstrip('；')}{'' if hint.endswith('？') else '；'}"
+                        f"模板包没有的事实，可以自己写：{key}: {{label: 这个数计的是什么, value: 数值, unit: 单位}}",
                         at_key=True)
             return None
         return key
@@ -241,12 +247,13 @@ class _FactReader:
     def _number(self, spec: FactSpec, raw: Any, path: KeyPath) -> tuple[float | None, str]:
         kind = TYPE_WORDS[spec.type]
         unit = self._unit_note(spec)
-        if isinstance(raw, (bool, dict, list)):
-            self.report(path, f"“{spec.label}”应为{kind}{unit}，实际是{describe(raw)}")
+        if isinstance(raw, (bool, dict, list, dt.date)):
+            what = "一个日期" if isinstance(raw, dt.date) else describe(raw)
+            self.report(path, f"“{spec.label}”应为{kind}{unit}，实际是{what}", "只写阿拉伯数字，如 12")
             return None, ""
         if isinstance(raw, (int, float)):
             if isinstance(raw, float) and not math.isfinite(raw):
-                self.report(path, f"“{spec.label}”应为{kind}{unit}，“{raw}”不是有效的数字", "只写阿拉伯数字，如 12")
+                self.report(path, f"“{spec.label}”应为{kind}{unit}，这里写的不是一个有限的数", "只写阿拉伯数字，如 12")
                 return None, ""
             return raw, ""
         text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
@@ -260,8 +267,9 @@ class _FactReader:
         with_unit = _WITH_UNIT.fullmatch(text)
         key = path_text(path).split(".")[-1] if path else ""
         if with_unit:
+            bare = f"{with_unit.group(1)}{with_unit.group(2) or ''}"
             self.report(path, f"“{spec.label}”应为{kind}{unit}，不要带单位“{with_unit.group(3)}”",
-                        f"写成“{key}: {with_unit.group(1)}{with_unit.group(2) or ''}”，单位由模板自动加上")
+                        f"只填“{bare}”，单位由模板自动加上" if self.tree.table else f"写成“{key}: {bare}”，单位由模板自动加上")
         else:
             self.report(path, f"“{spec.label}”应为{kind}{unit}，实际是{describe(raw)}",
                         "只写阿拉伯数字，如 12（约数可写 40余）；还不知道的数字可以先空着")
@@ -306,10 +314,10 @@ class _FactReader:
             def named(part: tuple[str, ...]) -> str:
                 return "与".join(f"“{facts.specs[key].label}”" for key in part)
 
-            where = f"（第 {other_mark.line} 行）" if other_mark and other_mark.line else ""
+            where = f"，见第 {other_mark.line} 行" if other_mark and other_mark.line else ""
             word = {"<=": "大于", "<": "不小于", "==": "不等于"}[relation.op]
             self.report(first.path, f"{named(relation.left)}（{format_number(left)}）{word}"
-                        f"{named(relation.right)}{where}（{format_number(right)}）",
+                        f"{named(relation.right)}（{format_number(right)}{where}）",
                         f"模板包规定 {relation.text}；请核对这两处数字")
 
 

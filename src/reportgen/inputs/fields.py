@@ -22,14 +22,13 @@ ON = {"true", "yes", "on", "有", "要", "是", "开"}
 
 _WIDE = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _SPACE_BETWEEN_WIDE = re.compile(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])")
-_LINE_BREAKS = re.compile(r"[ \t]*\n[ \t]*")
 
 
 def clean_text(value: str) -> str:
     """Text pasted from Word or folded by YAML: line breaks go, with the spaces they leave between
     Chinese characters; everything else stays literally."""
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    value = _LINE_BREAKS.sub("", value)
+    value = "".join(part.strip(" \t") for part in value.split("\n"))  # linear, whatever the spaces
     return _SPACE_BETWEEN_WIDE.sub("", value).strip()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 from ..errors import Problem, ProfileError, display_path
 from ..ooxml import PackageLimits, PackageProblem, UnsafeXml, parse_xml, read_package
@@ -42,8 +43,62 @@ class LastReport:
         return [(problem, self.measures[i] if paired else None) for i, problem in enumerate(self.problems)]
 
 
-def _paragraphs_docx(data: bytes, shown: str) -> list[tuple[str, bool]]:
-    """(text, numbered by Word's list numbering) of each paragraph of a .docx's body."""
+@dataclass(frozen=True)
+class _Paragraph:
+    text: str
+    numbered: bool = False  # numbered by Word's list numbering (the paragraph's or its style's)
+    heading: bool = False  # a heading by its style or outline level (its number may come from Word too)
+
+
+def _style_table(data: bytes) -> dict[str, tuple[bool, bool]]:
+    """styleId -> (numbered, heading), following each style's basedOn chain."""
+    try:
+        root = parse_xml(data) if data else None
+    except UnsafeXml:
+        root = None
+    own: dict[str, tuple[bool | None, bool | None, str | None]] = {}
+    for style in root.iter(f"{_W}style") if root is not None else ():
+        name_element = style.find(f"{_W}name")
+        name = (name_element.get(f"{_W}val", "") if name_element is not None else "").lower()
+        outline = _outline(style.find(f"{_W}pPr/{_W}outlineLvl"))
+        if outline is None and re.fullmatch(r"heading [12]|标题 ?[12]", name):
+            outline = True  # Word's built-in headings carry their outline level implicitly
+        based = style.find(f"{_W}basedOn")
+        own[style.get(f"{_W}styleId") or ""] = (_numbering(style.find(f"{_W}pPr/{_W}numPr")), outline,
+                                                 based.get(f"{_W}val") if based is not None else None)
+    table: dict[str, tuple[bool, bool]] = {}
+    for style_id in own:
+        numbered: bool | None = None
+        heading: bool | None = None
+        current: str | None = style_id
+        for _ in range(20):  # a basedOn loop in a damaged file ends here
+            if current is None or current not in own:
+                break
+            style_numbered, style_heading, current_base = own[current]
+            numbered = style_numbered if numbered is None else numbered
+            heading = style_heading if heading is None else heading
+            current = current_base
+        table[style_id] = (bool(numbered), bool(heading))
+    return table
+
+
+def _numbering(element: ET.Element | None) -> bool | None:
+    """Whether a numPr numbers (numId 0 takes a style's numbering away); None when there is none."""
+    if element is None:
+        return None
+    number = element.find(f"{_W}numId")
+    return number is None or number.get(f"{_W}val") != "0"
+
+
+def _outline(element: ET.Element | None) -> bool | None:
+    """Outline level 0 or 1 (一、 or （一） level) is a heading; body text (9) is not."""
+    if element is None:
+        return None
+    return element.get(f"{_W}val") in ("0", "1")
+
+
+def _paragraphs_docx(data: bytes, shown: str) -> list[_Paragraph]:
+    """Each non-empty paragraph of a .docx's body, with what Word's numbering and styles say of it."""
     try:
         package = read_package(data, PackageLimits(entries=2000, total_bytes=100 * 1024 * 1024))
     except PackageProblem as exc:
@@ -55,12 +110,18 @@ def _paragraphs_docx(data: bytes, shown: str) -> list[tuple[str, bool]]:
     except UnsafeXml:
         raise ProfileError(Problem("Word 文件的正文无法读取（已损坏，或含有不允许的声明）", shown,
                                    hint="请用 Word 或 WPS 打开后另存为 .docx")) from None
-    result: list[tuple[str, bool]] = []
+    styles = _style_table(package.parts.get("word/styles.xml", b""))
+    result: list[_Paragraph] = []
     for paragraph in root.iter(f"{_W}p"):
         text = "".join(node.text or "" for node in paragraph.iter(f"{_W}t")).strip()
-        numbered = paragraph.find(f"{_W}pPr/{_W}numPr") is not None
-        if text:
-            result.append((text, numbered))
+        if not text:
+            continue
+        style = paragraph.find(f"{_W}pPr/{_W}pStyle")
+        style_numbered, style_heading = styles.get(style.get(f"{_W}val", "") if style is not None else "", (False, False))
+        numbered = _numbering(paragraph.find(f"{_W}pPr/{_W}numPr"))
+        heading = _outline(paragraph.find(f"{_W}pPr/{_W}outlineLvl"))
+        result.append(_Paragraph(text, style_numbered if numbered is None else numbered,
+                                 style_heading if heading is None else heading))
     return result
 
 
@@ -77,7 +138,7 @@ def read_last_report(path: Path) -> LastReport:
         raise ProfileError(Problem("这个文件不是有效的 Word 文档", shown, hint="请用 Word 或 WPS 打开后另存为 .docx"))
     else:
         text = decode_text(data, shown)
-        paragraphs = [(line.strip(), False) for line in text.splitlines() if line.strip()]
+        paragraphs = [_Paragraph(line.strip()) for line in text.splitlines() if line.strip()]
     report = _extract(paragraphs)
     if not report.problems:
         raise ProfileError(Problem("在这份报告里没有找到“存在的问题”部分", shown,
@@ -85,20 +146,21 @@ def read_last_report(path: Path) -> LastReport:
     return report
 
 
-def _extract(paragraphs: list[tuple[str, bool]]) -> LastReport:
+def _extract(paragraphs: list[_Paragraph]) -> LastReport:
     year = None
-    for text, _ in paragraphs[:5]:
-        match = _YEAR.search(text)
+    for paragraph in paragraphs[:5]:
+        match = _YEAR.search(paragraph.text)
         if match:
             year = int(match.group(1))
             break
     section: str | None = None
     problems: list[str] = []
     measures: list[str] = []
-    for text, numbered in paragraphs:
+    for paragraph in paragraphs:
+        text, numbered = paragraph.text, paragraph.numbered
         heading = _HEADING.match(text)
-        if heading and len(text) <= 40:
-            title = heading.group(1)
+        if len(text) <= 40 and (heading or (paragraph.heading and "。" not in text)):
+            title = heading.group(1) if heading else text
             if _PROBLEMS.search(title) and "整改" not in title:
                 section = "problems"
             elif _MEASURES.search(title):
@@ -157,7 +219,7 @@ def document_text(path: Path) -> tuple[str, tuple[str, ...]]:
             names = tuple(v for k, v in properties.items() if k in ("reportgen.unit", "reportgen.name") and v)
         except PackageProblem:
             pass
-        return "\n".join(text for text, _ in _paragraphs_docx(data, shown)), names
+        return "\n".join(paragraph.text for paragraph in _paragraphs_docx(data, shown)), names
     text = decode_text(data, shown)
     text = re.sub(r"<!-- reportgen:fingerprint=[0-9a-f]+ -->", "", text)
     text = re.sub(r"^#+\s*|\*\*|</?p[^>]*>", "", text, flags=re.MULTILINE)

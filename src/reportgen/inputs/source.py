@@ -8,13 +8,16 @@ from pathlib import Path
 
 from ..errors import Problem, ProfileError, display_path, os_error_text
 
-__all__ = ["MAX_FILE_BYTES", "XML_INVALID", "decode_text", "read_bytes", "read_text"]
+__all__ = ["INVISIBLE", "MAX_FILE_BYTES", "XML_INVALID", "decode_text", "read_bytes", "read_text"]
 
 MAX_FILE_BYTES = 1024 * 1024  # a real profile is a few KB; refuse anything this big unread
 
 # Characters XML 1.0 forbids (Word puts some in copied text) and lone surrogates (which UTF-8 cannot
 # encode): never part of a document.
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# Invisible characters text pasted from Word or a web page carries: zero-width spaces and joiners, a
+# stray BOM, and the line and paragraph separators (YAML would take them for line breaks).
+INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u2028\u2029\x85]")
 
 
 def decode_text(raw: bytes, file: str) -> str:
@@ -61,7 +64,7 @@ def read_bytes(path: Path, *, what: str, limit: int = MAX_FILE_BYTES, hint: str 
         if not stat.S_ISREG(info.st_mode):  # a device or a pipe: reading it may never end
             raise ProfileError(Problem(f"这不是普通文件，不能作为{what}", shown, hint="请指定一个普通文件"))
         if info.st_size > limit:
-            raise too_big(f"（{info.st_size // 1024} KB）")
+            raise too_big(f"（{-(-info.st_size // 1024)} KB）")  # rounded up: never “1024 KB, limit 1024 KB”
         with path.open("rb") as handle:
             raw = handle.read(limit + 1)  # never more, even if the file grows meanwhile
     except OSError as exc:

@@ -87,7 +87,8 @@ def _open(path: Path, what: str) -> tuple[Any, bytes]:
     data = read_bytes(path, what=what, limit=MAX_BYTES, hint=f"{what}一般只有几百 KB")
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ProfileError(Problem("这是旧版 Excel（.xls）文件", shown, hint="请用 Excel 或 WPS 打开后“另存为” .xlsx 格式"))
-    problems = office_problems(data, shown, limits=LIMITS)
+    problems = office_problems(data, shown, limits=LIMITS,
+                               hint="请把内容复制到 reportgen sheet 生成的新表格里（“选择性粘贴—数值”），不要带链接、宏和公式")
     if problems:
         raise ProfileError(problems, title=f"{what}不安全或无法读取，已拒绝")
     try:
@@ -203,7 +204,7 @@ def _row(cells: Any, number: int, headers: Mapping[int, str], shown: str, sheet:
     marks = _renumber(marks, data)
     label = f"{shown} 第{number}行"
     digest = hashlib.sha256(repr(sorted(data.items(), key=lambda kv: kv[0])).encode()).hexdigest()
-    return Row(label, Tree(shown, data, marks, marks), digest)
+    return Row(label, Tree(shown, data, marks, marks, table=True), digest)
 
 
 def _path(header: str) -> KeyPath:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import Problem, ProfileError, ReportgenError, display_path
-from .source import XML_INVALID, read_text
+from .source import INVISIBLE, XML_INVALID, read_text
 
 __all__ = ["MAX_DEPTH", "KeyPath", "Mark", "Tree", "load_yaml", "parse_yaml", "path_text"]
 
@@ -32,6 +32,10 @@ KeyPath = tuple[str | int, ...]
 
 _SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp"))
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+# numbers as people write them: 12, -3, 1,200 is not one (YAML says so), 96.5, 1.5e3, and .nan/.inf (refused later)
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?|"
+                      r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Tree:
     key_marks: Mapping[KeyPath, Mark] = field(default_factory=dict)
     value_marks: Mapping[KeyPath, Mark] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()  # found while reading; reported together with validation's
+    table: bool = False  # a workbook row: values are cells, columns the committee added are no error
 
     def where(self, path: KeyPath, *, at_key: bool = False) -> Mark | None:
         tables = (self.key_marks, self.value_marks) if at_key else (self.value_marks, self.key_marks)
@@ -100,16 +105,17 @@ def _line_keys(lines: list[str]) -> dict[int, KeyPath]:
     """Line number -> key path of the key on that line, guessed from the indentation (linear).
 
     Only for messages about slips: a file with slips may not parse, so there are no marks yet.
+    ``lines`` are the mended lines (indented with spaces only).
     """
     paths: dict[int, KeyPath] = {}
     stack: list[tuple[int, str | int]] = []
     counters: dict[KeyPath, int] = {}
     for number, line in enumerate(lines, start=1):
-        content = line.lstrip(" \t\u3000")
+        content = line.lstrip(" ")
         if not content or content.startswith("#"):
             continue
         indent = len(line) - len(content)
-        while content == "-" or content.startswith(("- ", "-\t")):
+        while (content == "-" or content.startswith(("- ", "-\t"))) and len(stack) <= MAX_DEPTH:
             while stack and (stack[-1][0] > indent or (stack[-1][0] == indent and isinstance(stack[-1][1], int))):
                 stack.pop()
             parent = tuple(part for _, part in stack)
@@ -119,7 +125,7 @@ def _line_keys(lines: list[str]) -> dict[int, KeyPath]:
             indent += len(content) - len(rest)
             content = rest
         ends = [i for i in (content.find(":"), content.find("：")) if i > 0]
-        if ends and content[0] not in "'\"[{#":
+        if ends and content[0] not in "'\"[{#" and len(stack) <= MAX_DEPTH:
             while stack and stack[-1][0] >= indent:
                 stack.pop()
             stack.append((indent, content[: min(ends)].strip()))
@@ -128,43 +134,77 @@ def _line_keys(lines: list[str]) -> dict[int, KeyPath]:
     return paths
 
 
+@dataclass(frozen=True)
+class Mended:
+    """A text with its slips mended, the slips, and for each changed line where its columns came from."""
+
+    text: str
+    problems: list[Problem]
+    origins: dict[int, list[int]]  # line -> 0-based column in the file of each column of the mended line
+
+    def column(self, line: int, column: int) -> int:
+        """A 1-based column of the mended text as a column of the file the user sees."""
+        origin = self.origins.get(line)
+        if origin is None or column < 1:
+            return column
+        if column - 1 < len(origin):
+            return origin[column - 1] + 1
+        return column - len(origin) + (origin[-1] + 1 if origin else 0)
+
+
 def mend_slips(text: str, file: str) -> tuple[str, list[Problem]]:
     """The text with a Chinese keyboard's slips mended, and a problem for each slip."""
+    mended = _mend(text, file)
+    return mended.text, mended.problems
+
+
+def _mend(text: str, file: str) -> Mended:
     lines = text.split("\n")
     found: list[tuple[int, int, str, str, str | None]] = []  # line, column, message, hint, key
     mended: list[str] = []
+    origins: dict[int, list[int]] = {}
     for number, line in enumerate(lines, start=1):
         indent = _INDENT.match(line)
         assert indent is not None
-        lead, content = line[: indent.end()], line[indent.end():]
+        raw_lead, content = line[: indent.end()], line[indent.end():]
         if content.startswith("#") or not content:
             mended.append(line)
             continue
-        if "\t" in lead or "\u3000" in lead:
-            bad = next(i for i, char in enumerate(lead) if char in "\t\u3000")
-            name = "制表符（Tab）" if lead[bad] == "\t" else "全角空格"
+        lead, origin = raw_lead, list(range(len(raw_lead)))
+        if "\t" in raw_lead or "\u3000" in raw_lead:
+            bad = next(i for i, char in enumerate(raw_lead) if char in "\t\u3000")
+            name = "制表符（Tab）" if raw_lead[bad] == "\t" else "全角空格"
             found.append((number, bad + 1, f"这一行用{name}缩进", "YAML 只能用半角空格缩进，请把它换成两个空格", None))
-            lead = lead.replace("\t", "  ").replace("\u3000", "  ")
+            lead = raw_lead.replace("\t", "  ").replace("\u3000", "  ")
+            origin = [i for i, char in enumerate(raw_lead) for _ in range(2 if char in "\t\u3000" else 1)]
+        start = len(raw_lead)
+        content_origin = list(range(start, start + len(content)))
         colon = _KEY_FULLWIDTH_COLON.match(content)
         if colon:
             key = colon.group(2)
-            found.append((number, len(lead) + content.index("：") + 1, f"键“{key}”后面用了全角冒号“：”",
-                          f"改成半角冒号加一个空格：“{key}: ”", key))
-            content = f"{colon.group(1) or ''}{key}: {content[colon.end():]}"
+            at = content.index("：")
+            found.append((number, start + at + 1, f"键“{key}”后面用了全角冒号“：”", f"改成半角冒号加一个空格：“{key}: ”", key))
+            head = f"{colon.group(1) or ''}{key}"
+            content_origin = [start + i for i in range(len(head))] + [start + at] * 2 + \
+                [start + i for i in range(colon.end(), len(content))]
+            content = f"{head}: {content[colon.end():]}"
         else:
             no_space = _KEY_NO_SPACE.match(content)
             if no_space:
                 key = no_space.group(2)
-                found.append((number, len(lead) + no_space.end(), f"键“{key}”的冒号后面缺少空格",
-                              f"写成“{key}: 值”（冒号后面加一个空格）", key))
-                content = f"{content[: no_space.end()]} {content[no_space.end():]}"
+                cut = no_space.end()
+                found.append((number, start + cut, f"键“{key}”的冒号后面缺少空格", f"写成“{key}: 值”（冒号后面加一个空格）", key))
+                content_origin = [*content_origin[:cut], start + cut, *content_origin[cut:]]
+                content = f"{content[:cut]} {content[cut:]}"
         mended.append(lead + content)
+        if len(found) and found[-1][0] == number:  # this line was mended
+            origins[number] = origin + content_origin
     if not found:
-        return text, []
-    keys = _line_keys(lines)
+        return Mended(text, [], {})
+    keys = _line_keys(mended)
     problems = [Problem(message, file, line, column, path_text(keys.get(line, ())) or key, hint)
                 for line, column, message, hint, key in found]
-    return "\n".join(mended), problems
+    return Mended("\n".join(mended), problems, origins)
 
 
 # ---------------------------------------------------------------- parsing
@@ -212,7 +252,16 @@ def _explain(exc: yaml.YAMLError, text: str, file: str) -> Problem:
     def problem(message: str, hint: str | None) -> Problem:
         return Problem(message, file, line, column, hint=hint)
 
-    if char in ("", "\0") or index >= len(text.rstrip()):
+    at_end = char in ("", "\0") or index >= len(text.rstrip())
+    if at_end and opener in ("'", '"', "[", "{") and context is not None:  # said where it was opened
+        kind = "引号" if opener in "'\"" else "括号"
+        return Problem(f"这里的{kind}“{opener}”没有闭合，一直到文件末尾", file, context.line + 1, context.column + 1,
+                       hint="检查引号、方括号、花括号是否成对")
+    if isinstance(exc, yaml.scanner.ScannerError) and context is not None and opener not in ("'", '"', "[", "{"):
+        # a line began like a key and no “: ” followed: the slip is on that line, not where the scanner gave up
+        return Problem("这一行缺少冒号，或者它的缩进不对", file, context.line + 1, context.column + 1,
+                       hint="每个键后面是半角冒号和空格（“键: 值”）；一段文字接着上一行写，或用引号括起来")
+    if at_end:
         return problem("文件在引号或括号还没闭合时就结束了", "检查引号、方括号、花括号是否成对")
     if isinstance(exc, yaml.composer.ComposerError):
         if char == "*":
@@ -229,9 +278,13 @@ def _explain(exc: yaml.YAMLError, text: str, file: str) -> Problem:
             return problem(f"这里的值以特殊符号“{char}”开头", f"把整个值用引号括起来，如“unit: '{char}某单位'”")
         if char == ":":
             return problem("这里不能出现“键: 值”", "检查缩进是否对齐；值里含有“: ”时，用引号把整个值括起来")
+        if char == "-":
+            return problem("这里不能以“- ”开始列表",
+                           "列表要从下一行开始，每项以“- ”开头并比上一级多缩进两格；若是一段文字，请用引号括起来")
         return problem("这一行的写法 YAML 无法识别", "检查冒号后面是否有空格、引号是否成对；可以把整个值用引号括起来")
     if isinstance(exc, yaml.parser.ParserError):
-        if stripped.startswith(("---", "...")):
+        earlier = text.split("\n")[:mark.line + 1]
+        if stripped.startswith(("---", "...")) or any(line.rstrip() in ("---", "...") for line in earlier[1:]):
             return problem("文件里有多个 YAML 文档（“---”或“...”分隔）", "一个文件只写一份内容，删掉“---”“...”这样的行")
         if opener in "[{" and opener:
             if char in "[{":
@@ -273,20 +326,23 @@ def parse_yaml(text: str, file: str, *, what: str = "资料文件", error: type[
     """Parse safely.  Slips are mended (with ``mend``) and, like duplicate keys and tags, travel in
     ``Tree.problems`` so validation reports them together with its own; a file that still does not
     parse raises ``error`` with every slip and the reason."""
-    text = XML_INVALID.sub("", text.removeprefix("\ufeff"))
-    slips: list[Problem] = []
-    if mend:
-        text, slips = mend_slips(text, file)
+    text = INVISIBLE.sub("", XML_INVALID.sub("", text))
+    mended = _mend(text, file) if mend else Mended(text, [], {})
+    text, slips = mended.text, mended.problems
     node = _fast_node(text)
     loader = _Loader(text)
     try:
         if node is None:
             node = loader.get_single_node()
     except _TooDeep as exc:
-        raise error([*slips, Problem("嵌套层次太深", file, exc.mark.line + 1, exc.mark.column + 1,
+        line = exc.mark.line + 1
+        raise error([*slips, Problem("嵌套层次太深", file, line, mended.column(line, exc.mark.column + 1),
                                      hint=f"最多嵌套 {MAX_DEPTH} 层，请检查括号是否成对")]) from None
     except yaml.YAMLError as exc:
-        raise error([*slips, _explain(exc, text, file)]) from None
+        problem = _explain(exc, text, file)
+        if problem.line is not None and problem.column is not None:
+            problem = replace(problem, column=mended.column(problem.line, problem.column))
+        raise error([*slips, problem]) from None
     except RecursionError:  # a limit below ours (a small stack): still our message
         raise error([*slips, Problem("嵌套层次太深", file, hint=f"最多嵌套 {MAX_DEPTH} 层")]) from None
     finally:
@@ -294,8 +350,10 @@ def parse_yaml(text: str, file: str, *, what: str = "资料文件", error: type[
     if node is None:
         raise error([*slips, Problem("文件是空的（或只有注释），没有任何内容", file, 1,
                                      hint="可以用“reportgen init 文件名.yaml”生成一个带说明的模板")])
-    builder = _Builder(file, loader)
+    builder = _Builder(file, loader, mended)
     data = builder.build(node, (), 0)
+    if builder.too_deep is not None:  # as the pure-Python loader says it: alone, the rest is its consequence
+        raise error([*slips, builder.too_deep])
     if not isinstance(data, dict):
         raise error([*slips, *builder.problems, Problem(f"{what}最外层应当是“键: 值”的形式", file, 1, 1,
                                                           hint="参考 reportgen init 生成的模板，第一层是 meta:、facts: 等键")])
@@ -328,21 +386,31 @@ def describe(value: Any) -> str:
 class _Builder:
     """Turns composed YAML nodes into plain Python data, recording marks and problems."""
 
-    def __init__(self, file: str, loader: _Loader) -> None:
+    def __init__(self, file: str, loader: _Loader, mended: Mended) -> None:
         self.file = file
         self.loader = loader
+        self.mended = mended
+        self.too_deep: Problem | None = None
+        self.open_nodes: set[int] = set()  # the collections being built, to catch an alias that contains itself
         self.problems: list[Problem] = []
         self.key_marks: dict[KeyPath, Mark] = {}
         self.value_marks: dict[KeyPath, Mark] = {}
         self.budget = MAX_NODES
 
     def _report(self, node: yaml.Node, path: KeyPath, message: str, hint: str | None = None) -> None:
-        mark = node.start_mark
-        self.problems.append(Problem(message, self.file, mark.line + 1, mark.column + 1, path_text(path) or None, hint))
+        self.problems.append(Problem(message, self.file, *self._place(node.start_mark), path_text(path) or None, hint))
+
+    def _place(self, mark: Any) -> tuple[int, int]:
+        """(line, column) in the file as the user sees it."""
+        return mark.line + 1, self.mended.column(mark.line + 1, mark.column + 1)
 
     def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
         if node.tag == _STR:
             return node.value
+        if node.tag in (_INT, _FLOAT) and not _DECIMAL.fullmatch(node.value.strip()):
+            # YAML 1.1 reads 1:20 as 80 and 010 as 8: a clerk means the text, or the decimal number
+            digits = node.value.strip().replace("_", "")
+            return int(digits) if digits.isdigit() else node.value
         if node.tag not in _SCALAR_TAGS:
             self._report(node, path, f"不支持的 YAML 标签“{node.tag}”",
                          "只能写普通的文字、数字和列表，不能带“!!”或“!”标签")
@@ -363,12 +431,24 @@ class _Builder:
             if self.budget == -1:
                 self._report(node, path, "内容展开后过于庞大（可能是别名“*”反复引用）",
                              "不需要锚点和别名，请直接写出内容")
+            elif depth > MAX_DEPTH and self.too_deep is None:  # libyaml read it; our limit is lower
+                self.too_deep = Problem("嵌套层次太深", self.file, *self._place(node.start_mark),
+                                        hint=f"最多嵌套 {MAX_DEPTH} 层，请检查括号是否成对")
             return None
-        mark = node.start_mark
-        self.value_marks.setdefault(path, Mark(mark.line + 1, mark.column + 1))
+        self.value_marks.setdefault(path, Mark(*self._place(node.start_mark)))
         if isinstance(node, yaml.ScalarNode):
             value = self._scalar(node, path)
             return XML_INVALID.sub("", value) if isinstance(value, str) and node.style == '"' else value
+        if id(node) in self.open_nodes:  # &a [*a]: an alias inside what it names
+            self._report(node, path, "别名“*”引用了包含它自己的内容", "不需要锚点和别名，请直接写出内容")
+            return None
+        self.open_nodes.add(id(node))
+        try:
+            return self._collection(node, path, depth)
+        finally:
+            self.open_nodes.discard(id(node))
+
+    def _collection(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
                 self._report(node, path, f"不支持的 YAML 标签“{node.tag}”", "去掉“!!”或“!”标签")
@@ -392,8 +472,9 @@ class _Builder:
                 self._report(key_node, (*path, key), f"键“{key}”重复出现（第一次在第 {first_seen[key]} 行）",
                              "删掉其中一个；否则前一个值会被悄悄覆盖")
                 continue
-            key_mark, key_path = key_node.start_mark, (*path, key)
-            first_seen[key] = key_mark.line + 1
-            self.key_marks[key_path] = Mark(key_mark.line + 1, key_mark.column + 1)
+            key_path = (*path, key)
+            line, column = self._place(key_node.start_mark)
+            first_seen[key] = line
+            self.key_marks[key_path] = Mark(line, column)
             result[key] = self.build(value_node, key_path, depth + 1)
         return result

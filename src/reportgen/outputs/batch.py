@@ -456,8 +456,8 @@ def _fitted(line: str, width: int) -> list[str]:
         result.append(indent + match.group(2))
         rest = match.group(3).strip()
         indent += "  "
-    room = max(20, width - display_width(indent))
-    while rest:
+    while rest:  # continuation lines indented two more, so a reader sees where a message ends
+        room = max(20, width - display_width(indent))
         cut = 0
         used = 0
         while cut < len(rest) and used + display_width(rest[cut]) <= room:
@@ -465,4 +465,6 @@ def _fitted(line: str, width: int) -> list[str]:
             cut += 1
         result.append(indent + rest[:cut])
         rest = rest[cut:]
+        if len(result) == 1:
+            indent += "  "
     return result

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..content.compose import compose
+from ..content.compose import committee_of, compose
 from ..content.facts import Facts, read_facts
 from ..content.model import Document
 from ..errors import OutputError, PackError, Problem, ProfileError, ReportgenError, display_path
@@ -153,16 +153,21 @@ class Run:
                     example = parse_yaml(read_text(pack.path(pack.example_profile)), pack.example_profile)
                     found = example.data.get("meta")
                     meta: dict[str, object] = found if isinstance(found, dict) else {}
-                    names = tuple(str(meta[key]) for key in ("unit", "name") if isinstance(meta.get(key), str)
-                                  and len(str(meta[key])) >= 2)
+                    found_names = [str(meta[key]) for key in ("unit", "name") if isinstance(meta.get(key), str)]
+                    unit = found_names[0] if isinstance(meta.get("unit"), str) else ""
+                    committee = committee_of(unit)
+                    if committee and len(unit) - len(committee) >= 4:  # 青山市市场监督管理局 of …机关党委
+                        found_names.append(unit[: -len(committee)])
+                    names = tuple(dict.fromkeys(name for name in found_names if len(name) >= 2))
                 except (ProfileError, PackError, OSError):
                     names = ()
             self.example_names[pack.root] = names
-        own = {profile.meta.unit, profile.meta.name}
+        own = [name for name in (profile.meta.unit, profile.meta.name) if name]
         text = document.text
+        shown = [name for name in names if name in text and not any(name in mine for mine in own)]
+        shown = [name for name in shown if not any(name != longer and name in longer for longer in shown)]
         return [Problem(f"稿子里出现了模板包示例单位或人员的名称“{name}”", profile.file,
-                        hint="这多半是从示例里复制来的文字，请改成本单位的情况") for name in names
-                if name not in own and name in text]
+                        hint="这多半是从示例里复制来的文字，请改成本单位的情况") for name in shown]
 
     def _last_year(self, profile: Profile, document: Document, profile_dir: Path | None) -> list[Problem]:
         """复制比 against last year's draft (``last_year.draft``): copying last year's report is the habit

@@ -53,6 +53,7 @@ class State(enum.Enum):
     UNTOUCHED = "untouched"  # an earlier output, as written
     EDITED = "edited"  # an earlier output, changed since
     FOREIGN = "foreign"  # not made by reportgen (or unreadable)
+    EXISTS = "exists"  # a file of a kind that carries no fingerprint (a profile, a zip): never replaced unasked
 
 
 def state_of(path: Path) -> State:
@@ -84,7 +85,7 @@ def state_of(path: Path) -> State:
         if recorded is None:
             return State.FOREIGN
         return State.UNTOUCHED if fingerprint(package.parts) == recorded else State.EDITED
-    return State.FOREIGN
+    return State.EXISTS
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ class Guard:
         if problem is not None:
             raise OutputError(problem)
         state = state_of(target)
-        if state in (State.EDITED, State.FOREIGN) and not force:
-            why = "这个文件生成后已经被修改过" if state is State.EDITED else "这个文件不是 reportgen 生成的"
+        if state in (State.EDITED, State.FOREIGN, State.EXISTS) and not force:
+            why = {State.EDITED: "这个文件生成后已经被修改过", State.FOREIGN: "这个文件不是 reportgen 生成的",
+                   State.EXISTS: "这个文件已经存在"}[state]
             raise OutputError(Problem(f"{why}，为避免丢失内容，没有覆盖它", display_path(target), hint=hint))
         return state
 
@@ -147,7 +149,7 @@ class Guard:
               hint: str = "用 -o 另存为新文件；或加 --force 覆盖（旧文件会先备份在同一文件夹）") -> Path | None:
         """Check, back up what ``--force`` replaces, write atomically; returns the backup's path."""
         state = self.check(target, force=force, suffixes=suffixes, what=what, hint=hint)
-        backup = make_backup(target) if state in (State.EDITED, State.FOREIGN) else None
+        backup = make_backup(target) if state in (State.EDITED, State.FOREIGN, State.EXISTS) else None
         write_atomically(target, data)
         return backup
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Problem, display_path
-from ..inputs.profile import Profile, Rectification
+from ..inputs.profile import Profile
 from ..inputs.workbook import read_table
 
-__all__ = ["HEADERS", "LedgerEntry", "LedgerRow", "apply_ledger", "ledger_bytes", "read_ledger"]
+__all__ = ["HEADERS", "LedgerEntry", "LedgerMatch", "LedgerRow", "apply_ledger", "ledger_bytes", "ledger_warnings",
+           "match_ledger", "read_ledger"]
 
 HEADERS = ("序号", "单位", "问题", "来源", "整改措施", "责任人", "完成时限", "进展情况", "是否销号")
 _CLOSED = {"是", "已销号", "销号", "√", "✓", "已完成", "完成"}
@@ -87,27 +88,44 @@ def _same(a: str, b: str) -> bool:
     return _PUNCTUATION.sub("", a) == _PUNCTUATION.sub("", b)
 
 
-def apply_ledger(profile: Profile, rows: Sequence[LedgerRow], ledger: Path) -> tuple[Profile, list[Problem]]:
-    """The profile's rectification entries with the ledger's progress and status; warnings for rows and
-    problems that find no partner."""
-    shown = display_path(ledger)
-    unit = profile.meta.unit or ""
+@dataclass(frozen=True)
+class LedgerMatch:
+    """Last year's problems paired with a unit's ledger rows (text compared without punctuation or spaces)."""
+
+    rows: tuple[LedgerRow | None, ...]  # per problem, its row
+    strays: tuple[LedgerRow, ...]  # the unit's rows that match no problem
+
+
+def match_ledger(problems: Sequence[str], rows: Sequence[LedgerRow], unit: str) -> LedgerMatch:
     mine = [row for row in rows if not row.unit or row.unit == unit]
-    warnings: list[Problem] = []
     used: set[int] = set()
-    updated: list[Rectification] = []
-    for entry in profile.rectifications:
-        row = next((r for r in mine if entry.problem and _same(r.problem, entry.problem) and r.row not in used), None)
-        if row is None:
-            if entry.problem:
-                warnings.append(Problem(f"上年问题“{entry.problem}”在整改台账里没有对应的行", profile.file,
-                                        hint=f"在 {shown} 里补上这一行，或在资料文件里自己写 status 和 action"))
-            updated.append(entry)
-            continue
-        used.add(row.row)
-        updated.append(dataclasses.replace(entry, action=row.progress or entry.action, status=row.status or entry.status))
-    for row in mine:
-        if row.row not in used:
-            warnings.append(Problem(f"整改台账里的问题“{row.problem}”在资料文件的上年问题（rectification）里没有", shown,
-                                    row.row, hint="问题的文字要与资料文件里的一致；或把这个问题加到资料文件的 rectification 里"))
-    return dataclasses.replace(profile, rectifications=tuple(updated)), warnings
+    matched: list[LedgerRow | None] = []
+    for problem in problems:
+        row = next((r for r in mine if problem and _same(r.problem, problem) and r.row not in used), None)
+        if row is not None:
+            used.add(row.row)
+        matched.append(row)
+    return LedgerMatch(tuple(matched), tuple(row for row in mine if row.row not in used))
+
+
+def ledger_warnings(problems: Sequence[str], match: LedgerMatch, ledger: Path, file: str | None) -> list[Problem]:
+    """A problem without a row, and a row without a problem, each by name."""
+    shown = display_path(ledger)
+    warnings = [Problem(f"上年问题“{problem}”在整改台账里没有对应的行", file,
+                        hint=f"在 {shown} 里补上这一行，或在资料文件里自己写 status 和 action")
+                for problem, row in zip(problems, match.rows, strict=True) if problem and row is None]
+    warnings += [Problem(f"整改台账里的问题“{row.problem}”在上年的问题里没有", shown, row.row,
+                         hint="问题的文字要与上年的一致（标点和空格不计）；或把这个问题加到资料文件的 rectification 里")
+                 for row in match.strays]
+    return warnings
+
+
+def apply_ledger(profile: Profile, rows: Sequence[LedgerRow], ledger: Path) -> tuple[Profile, list[Problem]]:
+    """The profile's rectification entries with the ledger's progress and status, and the warnings."""
+    problems = [entry.problem or "" for entry in profile.rectifications]
+    match = match_ledger(problems, rows, profile.meta.unit or "")
+    updated = [entry if row is None else dataclasses.replace(entry, action=row.progress or entry.action,
+                                                             status=row.status or entry.status)
+               for entry, row in zip(profile.rectifications, match.rows, strict=True)]
+    return (dataclasses.replace(profile, rectifications=tuple(updated)),
+            ledger_warnings(problems, match, ledger, profile.file))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..content.facts import format_number
 from ..inputs.profile import META_FIELDS, SECTION_WORDS, STATUSES
 from ..packs.manifest import CATALOGUE_FOR_SECTION, FactSpec, Pack
-from .ledger import LedgerRow
+from .ledger import LedgerRow, match_ledger
 
 __all__ = ["NextYear", "init_text", "next_text"]
 
@@ -187,9 +187,8 @@ def next_text(pack: Pack, year: int | None, carried: NextYear, *, ledger_rows: S
     out += lines
     if carried.rectifications:
         out += ["", "rectification:   # 上年问题整改情况：逐项填写 status（" + "、".join(STATUSES) + "）和 action"]
-        unit = carried.meta.get("unit", "")
-        for problem, measure in carried.rectifications:
-            row = next((r for r in ledger_rows if r.problem == problem and (not r.unit or r.unit == unit)), None)
+        match = match_ledger([problem for problem, _ in carried.rectifications], ledger_rows, carried.meta.get("unit", ""))
+        for (problem, measure), row in zip(carried.rectifications, match.rows, strict=True):
             status = f"status: {row.status}" if row is not None and row.status else "status:      # 已完成、基本完成 或 持续推进"
             action = f"action: {_quoted(row.progress)}" if row is not None and row.progress else "action:      # 做了什么、结果如何"
             out += [f"  - problem: {_quoted(problem)}", f"    measure: {_quoted(measure)}" if measure else "    measure:",

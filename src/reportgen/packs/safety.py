@@ -50,20 +50,22 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def office_problems(source: Path | bytes, shown: str, *, limits: PackageLimits = PACK_LIMITS) -> list[Problem]:
-    """Why an Office file (.docx/.xlsx) may not be used; empty when it is safe."""
+def office_problems(source: Path | bytes, shown: str, *, limits: PackageLimits = PACK_LIMITS,
+                    hint: str = _HINT) -> list[Problem]:
+    """Why an Office file (.docx/.xlsx) may not be used; empty when it is safe.  ``hint`` says what to
+    do about a refused part (a pack's and a fill-in workbook's advice differ)."""
     try:
         package = read_package(source, limits)
     except PackageProblem as exc:
         return [Problem(str(exc), shown, hint="请用 Word、WPS 或 Excel 重新另存为 .docx / .xlsx")]
-    return package_problems(package, shown)
+    return package_problems(package, shown, hint=hint)
 
 
-def package_problems(package: Package, shown: str) -> list[Problem]:
+def package_problems(package: Package, shown: str, *, hint: str = _HINT) -> list[Problem]:
     problems: list[Problem] = []
 
     def refuse(message: str) -> None:
-        problems.append(Problem(message, shown, hint=_HINT))
+        problems.append(Problem(message, shown, hint=hint))
 
     types = _content_types(package)
     for name in package.names:
@@ -89,9 +91,9 @@ def package_problems(package: Package, shown: str) -> list[Problem]:
             refuse(f"部件“{name}”不是合法的 XML，或含有 DTD/实体声明")
             continue
         if lowered.endswith(".rels"):
-            problems.extend(_relationship_problems(root, name, shown))
+            problems.extend(_relationship_problems(root, name, shown, hint))
         elif lowered != "[content_types].xml":
-            problems.extend(_part_problems(root, name, shown))
+            problems.extend(_part_problems(root, name, shown, hint))
     seen: set[tuple[str, str | None]] = set()
     unique = []
     for problem in problems:
@@ -130,7 +132,7 @@ def _looks_like_xml(data: bytes) -> bool:
     return head.startswith(b"<")
 
 
-def _relationship_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
+def _relationship_problems(root: ET.Element, part: str, shown: str, hint: str) -> list[Problem]:
     problems: list[Problem] = []
     for element in root.iter():
         if _local(element.tag) != "Relationship":
@@ -141,14 +143,14 @@ def _relationship_problems(root: ET.Element, part: str, shown: str) -> list[Prob
         external = attributes.get("targetmode", "").lower() == "external"
         looks_remote = "://" in target or target.startswith(("\\\\", "//")) or target.lower().startswith(("file:", "mhtml:"))
         if kind in _REFUSED_RELATIONSHIPS:
-            problems.append(Problem(f"文件含有{_REFUSED_RELATIONSHIPS[kind]}（{part}：{target}）", shown, hint=_HINT))
+            problems.append(Problem(f"文件含有{_REFUSED_RELATIONSHIPS[kind]}（{part}：{target}）", shown, hint=hint))
         elif (external or looks_remote) and kind != "hyperlink":
             problems.append(Problem(f"文件引用了外部资源“{target}”（{part}），打开时会自动访问", shown,
-                                    hint="模板不能链接外部文件或网址（普通的可点击超链接除外）"))
+                                    hint="不能链接外部文件或网址（普通的可点击超链接除外）；" + hint))
     return problems
 
 
-def _part_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
+def _part_problems(root: ET.Element, part: str, shown: str, hint: str) -> list[Problem]:
     """Fields that include or fetch, and elements that embed, in one XML part."""
     problems: list[Problem] = []
     instructions: list[str] = []
@@ -156,7 +158,7 @@ def _part_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
     for element in root.iter():
         local = _local(element.tag)
         if local in _REFUSED_ELEMENTS:
-            problems.append(Problem(f"文件含有{_REFUSED_ELEMENTS[local]}（{part}）", shown, hint=_HINT))
+            problems.append(Problem(f"文件含有{_REFUSED_ELEMENTS[local]}（{part}）", shown, hint=hint))
         elif local == "fldSimple":
             instructions.append(next((v for k, v in element.attrib.items() if _local(k) == "instr"), ""))
         elif local == "fldChar":

@@ -32,7 +32,7 @@ def _paragraph(paragraph: Paragraph) -> str:
     if paragraph.role == "heading":
         return f"## {text}"
     if paragraph.role == "byline":
-        return f'<p align="center">{text}</p>'
+        return f"*{text}*" if text else text  # Markdown cannot centre a line; the byline is set apart in italics
     return text
 
 
