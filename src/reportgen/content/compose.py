@@ -24,7 +24,7 @@ from ..inputs.yamlfile import KeyPath
 from ..packs.manifest import CATALOGUE_FOR_SECTION, Entry, Pack, Point, SectionSpec, Sentence, Variants
 from ..packs.prose import META_SLOTS, Group, Segment, Slot, parse_sentence, parse_user_text
 from .facts import Facts, FactValue, phrase_parts
-from .model import Document, Paragraph, Role, Span, SpanKind, placeholder_text
+from .model import Document, Paragraph, Role, Span, SpanKind, count_han, placeholder_text
 from .numbering import SELF_NUMBERED, chinese_numeral, item_label
 
 __all__ = ["Composition", "compose", "paragraph_ids"]
@@ -748,7 +748,7 @@ class _Composer:
         if wanted is None:
             return
         low, high = wanted
-        count = sum(_han(span.text) for p in self.paragraphs for span in p.spans if span.kind != "placeholder")
+        count = count_han("".join(span.text for p in self.paragraphs for span in p.spans if span.kind != "placeholder"))
         source = "资料文件的 structure.length" if self.profile.structure.length else f"模板包 {self.pack.name}"
         if count > high:
             self.warnings.append(Problem(f"正文约 {count} 字，超过了字数上限 {high} 字（{source}）", self.profile.file,
@@ -766,12 +766,6 @@ def _find(catalogue: Mapping[str, Entry], key: str) -> Entry | None:
 def _value_span(key: str, value: FactValue) -> Span:
     """A fact's value as a span: highlighted as a blank when the profile marked it still unknown ("XX次")."""
     return Span(value.text(), "blank" if value.blank else "text", f"facts.{key}", "fact")
-
-
-def _han(text: str) -> int:
-    from .model import count_han
-
-    return count_han(text)
 
 
 def _with_period(spans: list[Span]) -> list[Span]:

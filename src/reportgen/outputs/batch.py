@@ -29,7 +29,7 @@ from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_p
 from ..packs.manifest import load_pack
 from .drafting import DRAFT_SUFFIXES, Draft, Run
 from .guard import Guard, State, folder_lock, in_pack_folder, remove_orphaned_temporaries, state_of
-from .similarity import best_matches, compare, normalize
+from .similarity import Text, best_matches, compare, normalize
 from .summary import SUMMARY_NAME, SummaryRow, write_summary
 
 __all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
@@ -344,7 +344,7 @@ def _compare(items: list[BatchItem], settings: Run, threshold: float) -> list[Ba
                 warnings.append(f"与 {match.b.name} 的复制比为 {match.ratio:.0%}，超过 {threshold:.0%}")
         example = examples.get(item.pack_root)
         if example is not None:
-            ratio = compare(text, normalize("示例稿", example, names[item.index])).ratio
+            ratio = compare(text, example).ratio
             changes["example_ratio"] = round(ratio, 3)
             if ratio > threshold:
                 warnings.append(f"与模板包示例稿的复制比为 {ratio:.0%}")
@@ -381,14 +381,16 @@ def _others_in(item: BatchItem, owners: dict[str, set[int]]) -> Iterator[str]:
                 yield name
 
 
-def _example_texts(items: Sequence[BatchItem], run: Run) -> dict[str, str]:
-    """The text of each pack's example draft, by the pack's folder."""
-    result: dict[str, str] = {}
+def _example_texts(items: Sequence[BatchItem], run: Run) -> dict[str, Text]:
+    """The text of each pack's example draft (its own names left out), by the pack's folder."""
+    result: dict[str, Text] = {}
     for root in dict.fromkeys(item.pack_root for item in items if item.pack_root):
         try:
             pack = load_pack(Path(root))
             if pack.example_profile:
-                result[root] = run.draft_file(pack.path(pack.example_profile), pack=pack).document.text
+                example = run.draft_file(pack.path(pack.example_profile), pack=pack)
+                meta = example.profile.meta
+                result[root] = normalize("示例稿", example.document.text, (meta.unit or "", meta.name or ""))
         except ReportgenError:
             continue
     return result

@@ -13,6 +13,8 @@ bit-sliced integer counters, in C), and only the best candidate is then compared
 
 from __future__ import annotations
 
+import array
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,17 +24,39 @@ __all__ = ["RUN", "Match", "Text", "best_matches", "compare", "normalize"]
 RUN = 13
 _SAMPLE_MASK = 3  # index the runs whose hash is 0 modulo 4
 _PLACEHOLDER = re.compile(r"【待补充：[^】]*】")
+_DROPPED = re.compile(r"[\s\0]+")
+_DIGITS = re.compile(r"\d+")
 _COVERED = re.compile(rb"1(?:0{0,%d}1)*" % (RUN - 1))
 
 
 @dataclass(frozen=True)
 class Text:
-    """A draft's text as compared: the normalized characters, and where each came from in the original."""
+    """A draft's text as compared: the normalized characters; where each came from, worked out when asked."""
 
     name: str  # what to call it in reports (a file, a unit)
     original: str
     normalized: str
-    origin: tuple[int, ...]  # origin[i]: index in ``original`` of normalized[i]
+    blanked: str = ""  # the original with own names and placeholders blanked out (as \0)
+
+    @functools.cached_property
+    def origin(self) -> tuple[int, ...]:
+        """origin[i]: index in ``original`` of normalized[i] (for showing shared passages)."""
+        origin: list[int] = []
+        previous_digit = False
+        for index, char in enumerate(self.blanked):
+            if char == "\0" or char.isspace():
+                continue
+            digit = bool(_DIGITS.match(char))
+            if not (digit and previous_digit):
+                origin.append(index)
+            previous_digit = digit
+        return tuple(origin)
+
+    def grams(self) -> array.array[int]:
+        """The hash of every run of RUN characters, in order (made when needed: 2,000 drafts' runs kept
+        at once would take hundreds of MB)."""
+        text = self.normalized
+        return array.array("q", [hash(text[i:i + RUN]) for i in range(len(text) - RUN + 1)])
 
 
 def normalize(name: str, text: str, own_names: Iterable[str] = ()) -> Text:
@@ -40,26 +64,8 @@ def normalize(name: str, text: str, own_names: Iterable[str] = ()) -> Text:
     blanked = _PLACEHOLDER.sub(lambda m: "\0" * len(m.group()), text)
     for own in sorted({n for n in own_names if n and len(n) >= 2}, key=len, reverse=True):
         blanked = blanked.replace(own, "\0" * len(own))
-    chars: list[str] = []
-    origin: list[int] = []
-    previous_digit = False
-    for index, char in enumerate(blanked):
-        if char == "\0" or char.isspace():
-            continue
-        if char.isdigit():
-            if previous_digit:
-                continue
-            previous_digit = True
-            char = "#"
-        else:
-            previous_digit = False
-        chars.append(char)
-        origin.append(index)
-    return Text(name, text, "".join(chars), tuple(origin))
-
-
-def _grams(text: str) -> list[int]:
-    return [hash(text[i:i + RUN]) for i in range(len(text) - RUN + 1)]
+    normalized = _DIGITS.sub("#", _DROPPED.sub("", blanked))
+    return Text(name, text, normalized, blanked)
 
 
 @dataclass(frozen=True)
@@ -79,10 +85,10 @@ class Match:
         return result
 
 
-def compare(a: Text, b: Text, b_grams: set[int] | None = None) -> Match:
+def compare(a: Text, b: Text) -> Match:
     """The exact 复制比 of ``a`` against ``b``."""
-    grams_b = b_grams if b_grams is not None else set(_grams(b.normalized))
-    flags = bytes(49 if gram in grams_b else 48 for gram in _grams(a.normalized))
+    grams_b = set(b.grams())
+    flags = bytes(49 if gram in grams_b else 48 for gram in a.grams())
     spans = tuple((m.start(), m.end() - 1 + RUN) for m in _COVERED.finditer(flags))
     covered = sum(end - start for start, end in spans)
     return Match(a, b, covered / len(a.normalized) if a.normalized else 0.0, spans)
@@ -93,11 +99,11 @@ def best_matches(texts: Sequence[Text]) -> list[Match | None]:
     count = len(texts)
     if count < 2:
         return [None] * count
-    sampled: list[list[int]] = []
+    sampled: list[array.array[int]] = []
     postings: dict[int, int] = {}
     for index, text in enumerate(texts):
         bit = 1 << index
-        hashes = [h for h in _grams(text.normalized) if not h & _SAMPLE_MASK]
+        hashes = array.array("q", [h for h in text.grams() if not h & _SAMPLE_MASK])
         sampled.append(hashes)
         for h in set(hashes):
             postings[h] = postings.get(h, 0) | bit

@@ -65,6 +65,7 @@ class PackFinder:
     """Finds and loads packs for one run, each folder once (a batch asks for the same pack a thousand times)."""
 
     loaded: dict[Path, Pack] = field(default_factory=dict)
+    found: dict[tuple[str | None, Path | None], Pack] = field(default_factory=dict)  # request, profile folder
 
     def places(self, profile_dir: Path | None) -> Iterator[tuple[PackSource, Path]]:
         if profile_dir is not None:
@@ -81,6 +82,12 @@ class PackFinder:
 
     def find(self, request: str | None, *, profile_dir: Path | None = None) -> Pack:
         """A pack by path, or by name (and version requirement) in the usual places."""
+        key = (request, profile_dir)
+        if key not in self.found:
+            self.found[key] = self._find(request, profile_dir)
+        return self.found[key]
+
+    def _find(self, request: str | None, profile_dir: Path | None) -> Pack:
         request = unicodedata.normalize("NFKC", request or DEFAULT_PACK).strip()  # ｊｉｇｕａｎ from an input method
         if looks_like_pack_path(request) or (Path(request) / MANIFEST).is_file():
             root = Path(request)
