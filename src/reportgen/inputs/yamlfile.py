@@ -303,13 +303,24 @@ def _explain(exc: yaml.YAMLError, text: str, file: str) -> Problem:
 _CLoader: type[Any] | None = getattr(yaml, "CSafeLoader", None)
 
 
+_C_DEPTH = 1000  # libyaml before PyYAML 6.0.4 has no nesting limit: far deeper input overflows the C stack
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound of the nesting depth (linear): every level is one more column of indentation, a “- ”
+    or “? ” on the same line, or a flow bracket."""
+    deepest_line = max((len(line) - len(line.lstrip(" ")) + line.count("- ") + line.count("? ")
+                        for line in text.split("\n")), default=0)
+    return deepest_line + text.count("[") + text.count("{")
+
+
 def _fast_node(text: str) -> yaml.Node | None:
     """The composed document by libyaml (ten times faster), or None when it is empty or has any error.
 
     Only a file that parses cleanly is taken from libyaml; any error — including libyaml's own
     nesting limit — sends the file through the pure-Python loader, whose messages are ours.
     """
-    if _CLoader is None:
+    if _CLoader is None or _nesting_bound(text) > _C_DEPTH:
         return None
     loader = _CLoader(text)
     try:
