@@ -51,7 +51,7 @@ BLOCK = "{% if true %}真{% endif %}"
 LEADS = {"alpha": "抓甲项工作，夯实基础。", "beta": "抓乙项工作，补齐短板。", "gamma": "抓丙项工作，提升质效。",
          "delta": "抓丁项工作，形成合力。"}
 ALPHA = "甲项第一要点正文。全年组织集中学习12次。甲项第二要点正文，按期换届率96%。"
-BETA = "乙项第一要点正文。全年印发《年度党建工作要点》。乙项第二要点正文。"
+BETA = "乙项第一要点正文。印发《年度党建工作要点》。乙项第二要点正文。"
 GAMMA = "丙项正文。"
 PROBLEMS = "一是第一项问题仍然存在。问题一正文。二是第二项问题有待解决。问题二正文。三是第三项问题需要重视。问题三正文。"
 # Punctuation a dropped clause must never leave behind.
@@ -154,7 +154,7 @@ def test_markup_and_template_syntax_in_values_appear_literally_in_docx(tmp_path:
     assert texts[0] == f"标题{INJECTION}{AMP}"
     assert texts[1] == f"{AMP}机关党委书记\u3000{BLOCK}"
     assert f"{AMP}机关党委按照{INJECTION}部署开展工作，现将情况报告如下：" in texts
-    assert (f"（二）抓乙项工作，补齐短板。乙项第一要点正文。全年印发《{INJECTION}号文件{BLOCK}&<》。乙项第二要点正文。"
+    assert (f"（二）抓乙项工作，补齐短板。乙项第一要点正文。印发《{INJECTION}号文件{BLOCK}&<》。乙项第二要点正文。"
             f"{AMP}再加{INJECTION}{BLOCK}。") in texts
     assert f"（三）自拟{AMP}。正文{INJECTION}<w:t>x</w:t>{BLOCK}。" in texts
     assert texts[-1] == f"结束{AMP}{INJECTION}"
@@ -186,7 +186,7 @@ def test_markup_and_template_syntax_in_values_appear_literally_in_markdown(tmp_p
     result = core.build(write_yaml(tmp_path / "p.yaml", data), fmt="md")
     text = Path(result.output).read_text(encoding="utf-8").split("<!-- reportgen:fingerprint")[0]
     assert f"{AMP}机关党委按照{INJECTION}部署开展工作" in text
-    assert f"全年印发《{BLOCK}》。" in text
+    assert f"印发《{BLOCK}》。" in text
     assert f"正文{INJECTION}&{BLOCK}<。" in text
     assert "49" not in text and "&amp;" not in text and "&lt;" not in text
 
@@ -268,7 +268,7 @@ def test_top_level_headings_renumber_when_rectification_appears_or_disappears(tm
 def test_points_joined_as_ordinals_restart_in_each_item(tmp_path: Path) -> None:
     pack = make_mini_pack(tmp_path / "pack", points="ordinal_inline")
     texts = docx_texts(build_from(tmp_path, mini_profile(pack, work=["beta", "alpha"])))
-    assert ("（一）抓乙项工作，补齐短板。一是乙一要点。乙项第一要点正文。全年印发《年度党建工作要点》。"
+    assert ("（一）抓乙项工作，补齐短板。一是乙一要点。乙项第一要点正文。印发《年度党建工作要点》。"
             "二是乙二要点。乙项第二要点正文。") in texts
     assert ("（二）抓甲项工作，夯实基础。一是甲一要点。甲项第一要点正文。全年组织集中学习12次。"
             "二是甲二要点。甲项第二要点正文，按期换届率96%。") in texts
@@ -335,7 +335,7 @@ def test_fact_listed_for_a_point_is_said_after_the_point(tmp_path: Path, mini_pa
     data = mini_profile(mini_pack, facts={"sessions": 12, "rate": 96, "doc_name": "年度党建工作要点", "extra": 3})
     texts = docx_texts(build_from(tmp_path, data))
     # b1 lists doc_name: said after b1's text, before b2's.
-    assert f"（二）{LEADS['beta']}乙项第一要点正文。全年印发《年度党建工作要点》。乙项第二要点正文。" in texts
+    assert f"（二）{LEADS['beta']}乙项第一要点正文。印发《年度党建工作要点》。乙项第二要点正文。" in texts
     # g1 lists extra, its text does not cite it.
     assert f"（三）{LEADS['gamma']}丙项正文。全年开展专题调研3次。" in texts
     # Not given: nothing is said for it (extra is optional).
@@ -647,7 +647,7 @@ def test_change_of_a_percent_is_in_percentage_points(tmp_path: Path) -> None:
                         work=["alpha", {"key": "gamma", "facts": ["pct"]}, {"lead": "自拟", "text": "参学率{pct}，{pct.change}"}],
                         last_year={"facts": {"pct": 92.5, "sessions": 12}})
     texts = docx_texts(build_from(tmp_path, data))
-    assert f"（二）{LEADS['gamma']}丙项正文。全年党员参学率达到96%，较上年提高3.5个百分点。" in texts
+    assert f"（二）{LEADS['gamma']}丙项正文。党员参学率达到96%，较上年提高3.5个百分点。" in texts
     assert "（三）自拟。参学率96%，较上年提高3.5个百分点。" in texts
     assert "全年组织集中学习12次，与上年持平。" in "".join(texts)
     down = {**data, "last_year": {"facts": {"pct": 97}}}

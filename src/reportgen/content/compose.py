@@ -21,7 +21,16 @@ from ..errors import Problem
 from ..inputs.fields import suggest
 from ..inputs.profile import META_FIELDS, SECTION_WORDS, Choice, OwnPoint, Profile, Rectification
 from ..inputs.yamlfile import KeyPath
-from ..packs.manifest import CATALOGUE_FOR_SECTION, Entry, Pack, Point, SectionSpec, Sentence, Variants
+from ..packs.manifest import (
+    CATALOGUE_FOR_SECTION,
+    Entry,
+    FactSpec,
+    Pack,
+    Point,
+    SectionSpec,
+    Sentence,
+    Variants,
+)
 from ..packs.prose import META_SLOTS, Group, Segment, Slot, parse_sentence, parse_user_text
 from .facts import Facts, FactValue, phrase_parts
 from .model import Document, Paragraph, Role, Span, SpanKind, count_han, placeholder_text
@@ -36,6 +45,7 @@ _LEAD_STYLE: Mapping[str, SpanKind] = {
 _BLANKS = re.compile(r"X{2,}|Ｘ{2,}|\*{2,}|＊{2,}|×{2,}|(?<![0-9０-９])×(?![0-9０-９])")
 _COMMITTEES = ("机关党委", "党工委", "党总支", "党支部", "党委", "党组", "工委", "总支", "支部")
 _FACTS_PER_SENTENCE = 4
+_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -286,10 +296,14 @@ class _Composer:
         return text[match.end():]
 
     def fact_sentence(self, keys: Iterable[str], piece: str, openers: Variants, *, extra: int = 0) -> list[Span]:
-        """The facts among ``keys`` not said yet, each by its phrase, in sentences of a few facts each."""
-        phrases: list[list[Span]] = []
-        own = False
-        all_own = True
+        """The facts among ``keys`` not said yet, each by its phrase, in sentences of a few facts each.
+
+        Facts keep the order the pack (or the user) lists them in: a whole before its part, a count
+        before its rate.  Variety comes from each fact's phrases, chosen so that two facts in a row do
+        not start with the same word.
+        """
+        phrases: list[tuple[FactSpec, list[Span]]] = []
+        previous_start = ""
         for key in keys:
             if key in self.said or key not in self.facts.specs:
                 continue
@@ -298,10 +312,15 @@ class _Composer:
             if value is None and not (spec.required and spec.origin != "profile"):
                 continue
             self.said.add(key)
-            own = own or spec.origin == "profile"
-            all_own = all_own and spec.origin == "profile"
             options = phrase_parts(spec)
-            chosen = options[self.choose.index(len(options), f"facts.{key}", extra=extra)]
+            index = self.choose.index(len(options), f"facts.{key}", extra=extra)
+            for step in range(len(options)):  # 评选…，评选…: take the next phrase that starts otherwise
+                candidate = options[(index + step) % len(options)]
+                if _phrase_start(candidate) != previous_start or not previous_start:
+                    index = (index + step) % len(options)
+                    break
+            chosen = options[index]
+            previous_start = _phrase_start(chosen)
             spans: list[Span] = []
             for part in chosen:
                 if isinstance(part, Slot) and part.key == "value":
@@ -313,20 +332,23 @@ class _Composer:
             change = value.change() if value is not None and spec.compare else None
             if change:
                 spans.append(Span(f"，{change}", origin="fact"))
-            phrases.append(spans)
-        if len(phrases) > 1 and not own:  # the pack's facts in another order for another unit; the user's keep theirs
-            turn = self.choose.index(len(phrases), f"{piece}.order", extra=extra)
-            phrases = phrases[turn:] + phrases[:turn]
+            phrases.append((spec, spans))
         result: list[Span] = []
         sentences = -(-len(phrases) // _FACTS_PER_SENTENCE)
         size = max(1, -(-len(phrases) // max(sentences, 1)))  # even sentences: 5 facts as 3 + 2, not 4 + 1
+        last_opener = -1
         for start in range(0, len(phrases), size):
             chunk = phrases[start:start + size]
-            # the user's own phrases are whole statements: no “全年” put in front of them
-            opener = self.sentence(openers, f"{piece}.opener.{start}", extra=extra) if openers and not all_own else []
-            result.extend(opener)
-            for index, spans in enumerate(chunk):
-                if index:
+            # “全年”“年内” only before something done in the year: not before a state (现有党员), a rate,
+            # a name, or the user's own phrase (a whole statement of its own)
+            if openers and _takes_opener(chunk[0][0]):
+                index = self.choose.index(len(openers), f"{piece}.opener.{start}", extra=extra)
+                if index == last_opener and len(openers) > 1:  # two sentences in a row not opened alike
+                    index = (index + 1) % len(openers)
+                last_opener = index
+                result.extend(self._segments(openers[index].segments))
+            for position, (_, spans) in enumerate(chunk):
+                if position:
                     result.append(Span("，"))
                 result.extend(spans)
             result.append(Span("。"))
@@ -603,6 +625,8 @@ class _Composer:
         extra = choice.wording
         last_year = self.profile.last_year.problems
         carried = kind == "problems" and any(e.key in last_year or e.title in last_year for e in entries)
+        if carried:
+            self._closed_but_carried(choice, entries)
         if choice.lead:
             lead = self.user_text(choice.lead, (*choice.path, "lead"))
         elif entries:
@@ -630,6 +654,14 @@ class _Composer:
         if choice.facts:
             body += self._choice_facts(choice, kind)
         return _Item(lead, _with_period(body), f"{kind}[{index + 1}]", carried)
+
+    def _closed_but_carried(self, choice: Choice, entries: list[Entry]) -> None:
+        """A problem chosen again whose rectification says 已完成: the draft would contradict itself."""
+        leads = {_bare(variant) for entry in entries for variant in entry.lead} | {_bare(entry.title) for entry in entries}
+        for item in self.profile.rectifications:
+            if item.status == "已完成" and item.problem and _bare(item.problem) in leads:
+                self.warn(choice.path, f"上年问题“{item.problem}”在整改情况里写的是“已完成”，今年又选了这个问题",
+                          "问题确已解决，就从 problems 里去掉它；仍然存在，就把整改进度改为“基本完成”或“持续推进”")
 
     def _choice_facts(self, choice: Choice, kind: str) -> list[Span]:
         for position, key in enumerate(choice.facts):
@@ -756,6 +788,23 @@ class _Composer:
         elif count < low:
             self.warnings.append(Problem(f"正文约 {count} 字，少于建议的 {low} 字（{source}）", self.profile.file,
                                          hint="多选一两个条目，或补充本单位的事实"))
+
+
+def _bare(text: str | Sentence) -> str:
+    """Text without punctuation or slots, for matching a problem written out against its catalogue lead."""
+    if isinstance(text, Sentence):
+        text = "".join(segment for segment in text.segments if isinstance(segment, str))
+    return _NOT_WORDS.sub("", text)
+
+
+def _phrase_start(parts: Sequence[Segment]) -> str:
+    """The first two characters of a phrase's own words (组织…, 评选…), to keep neighbours apart."""
+    first = parts[0] if parts else ""
+    return first[:2] if isinstance(first, str) else ""
+
+
+def _takes_opener(spec: FactSpec) -> bool:
+    return spec.origin != "profile" and spec.type in ("integer", "number") and not spec.state
 
 
 def _find(catalogue: Mapping[str, Entry], key: str) -> Entry | None:

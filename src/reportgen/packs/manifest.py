@@ -85,6 +85,7 @@ class FactSpec:
     summary: bool = False  # a column of 汇总.xlsx
     compare: bool = False  # said with its change against last year when both are known
     people: bool = False  # counts people: the unit must be 名、人 or 人次
+    state: bool = False  # how things stand (现有党员), not what was done in the year: no “全年” before it
     minimum: float | None = 0
     maximum: float | None = None
     origin: Literal["library", "pack", "profile"] = "library"
@@ -512,8 +513,8 @@ class _FactsReader(FieldReader):
         return facts
 
     def _fact(self, path: KeyPath, key: str, base: FactSpec | None) -> FactSpec:
-        self.known_keys(path, ("label", "type", "unit", "phrase", "required", "summary", "compare", "people", "min",
-                               "max"))
+        self.known_keys(path, ("label", "type", "unit", "phrase", "required", "summary", "compare", "people", "state",
+                               "min", "max"))
         fields: dict[str, Any] = {} if base is None else {name: getattr(base, name) for name in base.__dataclass_fields__}
         fields.update(key=key, origin=self.origin if base is None else base.origin)
         label = self.typed((*path, "label"), str, required=base is None)
@@ -529,7 +530,7 @@ class _FactsReader(FieldReader):
             value = self.typed((*path, name), str)
             if value is not None:
                 fields[name] = value
-        for name in ("required", "summary", "compare", "people"):
+        for name in ("required", "summary", "compare", "people", "state"):
             value = self.typed((*path, name), bool)
             if value is not None:
                 fields[name] = value
