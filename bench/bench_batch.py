@@ -73,7 +73,7 @@ def run_batch(folder: Path, out: Path, jobs: int, similarity: bool) -> dict[str,
     from reportgen.outputs import batch
 
     if not similarity:
-        batch._compare = lambda items, settings, threshold: [  # type: ignore[assignment]
+        batch._compare = lambda items, settings, threshold, pool, jobs: [  # type: ignore[assignment]
             batch.replace(item, text="") for item in items]
     compare = batch._compare
     spent = {"compare": 0.0}

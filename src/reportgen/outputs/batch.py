@@ -29,7 +29,7 @@ from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_p
 from ..packs.manifest import load_pack
 from .drafting import DRAFT_SUFFIXES, Draft, Run
 from .guard import Guard, State, folder_lock, in_pack_folder, remove_orphaned_temporaries, state_of
-from .similarity import Text, best_matches, compare, normalize
+from .similarity import Text, best_candidates, normalize, ratios
 from .summary import SUMMARY_NAME, SummaryRow, write_summary
 
 __all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
@@ -222,22 +222,21 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _run_pool(tasks: Sequence[Task], settings: Run, fmt: str, force: bool, jobs: int,
+def _run_pool(pool: ProcessPoolExecutor, tasks: Sequence[Task], settings: Run, fmt: str, force: bool, jobs: int,
               advance: Callable[[int], None]) -> list[BatchItem]:
     items: list[BatchItem] = []
     retry: list[Task] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [(chunk, pool.submit(build_chunk, chunk, settings, fmt, force)) for chunk in _chunks(tasks, jobs)]
-        for chunk, future in futures:
-            try:
-                items += future.result()
-            except BrokenProcessPool:
-                retry += chunk
-            advance(len(chunk))
+    futures = [(chunk, pool.submit(build_chunk, chunk, settings, fmt, force)) for chunk in _chunks(tasks, jobs)]
+    for chunk, future in futures:
+        try:
+            items += future.result()
+        except BrokenProcessPool:
+            retry += chunk
+        advance(len(chunk))
     for task in retry:  # a worker died: again one at a time, so only a profile that kills a worker fails
         try:
-            with ProcessPoolExecutor(max_workers=1) as pool:
-                items += pool.submit(build_chunk, [task], settings, fmt, force).result()
+            with ProcessPoolExecutor(max_workers=1) as single:
+                items += single.submit(build_chunk, [task], settings, fmt, force).result()
         except BrokenProcessPool:
             items.append(_died(task, settings, fmt))
     return items
@@ -295,6 +294,7 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
         if start is not None:
             start(len(tasks))
         advance = progress or (lambda n: None)
+        pool: ProcessPoolExecutor | None = None
         if jobs == 1 or len(tasks) < 2:
             run = settings.fresh()
             items = []
@@ -302,9 +302,11 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
                 items.append(build_task(run, task, fmt, force))
                 advance(1)
         else:
-            items = _run_pool(tasks, settings, fmt, force, min(jobs, len(tasks)), advance)
+            jobs = min(jobs, len(tasks))
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
+            items = _run_pool(pool, tasks, settings, fmt, force, jobs, advance)
         items.sort(key=lambda item: item.index)
-        items = _compare(items, settings, threshold)
+        items = _compare(items, settings, threshold, pool, jobs)
         summary: Path | None = summary_dir / SUMMARY_NAME
         summary_error = None
         summary_backup = None
@@ -325,33 +327,44 @@ def _row(item: BatchItem) -> SummaryRow:
 # ---------------------------------------------------------------- 复制比 and leftovers
 
 
-def _compare(items: list[BatchItem], settings: Run, threshold: float) -> list[BatchItem]:
-    """Each draft's most similar other draft, its 复制比 against the pack's example and last year's draft,
-    and other units' names found in it."""
+def _compare(items: list[BatchItem], settings: Run, threshold: float, pool: ProcessPoolExecutor | None,
+             jobs: int) -> list[BatchItem]:
+    """Each draft's most similar other draft, its 复制比 against that draft and the pack's example, and
+    other units' names found in it.  Candidates come from the index here; the exact comparisons run in
+    the pool's workers, in chunks."""
     good = [item for item in items if item.ok and item.text]
     names = {item.index: (item.unit, item.name) for item in good}
     texts = [normalize(Path(item.output or item.label).name, item.text, names[item.index]) for item in good]
-    matches = best_matches(texts)
+    candidates = best_candidates(texts)
     examples = _example_texts(good, settings.fresh())
+    work = [(text.normalized, (None if best is None else texts[best].normalized,
+                               examples[item.pack_root].normalized if item.pack_root in examples else None))
+            for item, text, best in zip(good, texts, candidates, strict=True)]
+    size = max(CHUNK, -(-len(work) // (jobs * 4)))
+    chunks = [work[i:i + size] for i in range(0, len(work), size)]
+    rows: list[list[float | None]] = []
+    try:
+        for part in (pool.map(ratios, chunks) if pool is not None and len(chunks) > 1 else map(ratios, chunks)):
+            rows += part
+    except BrokenProcessPool:  # the pool lost a worker earlier: compare here instead
+        rows = [row for chunk in chunks for row in ratios(chunk)]
     owners = _name_owners(good)
     result: dict[int, BatchItem] = {item.index: item for item in items}
-    for item, text, match in zip(good, texts, matches, strict=True):
+    for item, best, (ratio, example_ratio) in zip(good, candidates, rows, strict=True):
         changes: dict[str, object] = {}
         warnings = list(item.warnings)
-        if match is not None:
-            changes.update(similar_to=match.b.name, ratio=round(match.ratio, 3))
-            if match.ratio > threshold:
-                warnings.append(f"与 {match.b.name} 的复制比为 {match.ratio:.0%}，超过 {threshold:.0%}")
-        example = examples.get(item.pack_root)
-        if example is not None:
-            ratio = compare(text, example).ratio
-            changes["example_ratio"] = round(ratio, 3)
+        if best is not None and ratio is not None:
+            name = texts[best].name
+            changes.update(similar_to=name, ratio=round(ratio, 3))
             if ratio > threshold:
-                warnings.append(f"与模板包示例稿的复制比为 {ratio:.0%}")
+                warnings.append(f"与 {name} 的复制比为 {ratio:.0%}，超过 {threshold:.0%}")
+        if example_ratio is not None:
+            changes["example_ratio"] = round(example_ratio, 3)
+            if example_ratio > threshold:
+                warnings.append(f"与模板包示例稿的复制比为 {example_ratio:.0%}")
         for other in _others_in(item, owners):
             warnings.append(f"稿子里出现了本批另一个单位或人员的名称“{other}”")
         changes["warnings"] = tuple(dict.fromkeys(warnings))
-        changes["text"] = ""
         result[item.index] = replace(item, **changes)  # type: ignore[arg-type]
     return [replace(result[item.index], text="") for item in items]
 

@@ -5,8 +5,9 @@ the units' own names and the 【待补充】 placeholders removed) that lie in a
 consecutive characters also found in B.
 
 Comparing every pair of 2,000 drafts would take minutes, so candidates come from an inverted index:
-13-character runs are hashed, about one in four (chosen by the hash, so two drafts pick the same
-runs) is indexed, each hash pointing to the set of drafts that contain it as the bits of an integer.
+the runs that start at an anchor — a Chinese character in every fifth block of 16 code points, found
+by a regular expression, so two drafts anchor the same passage alike — are hashed and indexed, each hash
+pointing to the set of drafts that contain it as the bits of an integer.
 For each draft the index yields, per other draft, how many sampled runs they share (counted in
 bit-sliced integer counters, in C), and only the best candidate is then compared exactly.
 """
@@ -17,16 +18,19 @@ import array
 import functools
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-__all__ = ["RUN", "Match", "Text", "best_matches", "compare", "normalize"]
+__all__ = ["RUN", "Match", "Text", "best_candidates", "best_matches", "compare", "coverage", "grams", "normalize",
+           "ratios"]
 
 RUN = 13
-_SAMPLE_MASK = 3  # index the runs whose hash is 0 modulo 4
+# Anchors: Chinese characters in every fifth block of 16 code points (a class of ranges compiles fast).
+_ANCHOR = re.compile("[" + "".join(f"{chr(start)}-{chr(start + 15)}" for start in range(0x4E00, 0xA000, 80)) + "]")
 _PLACEHOLDER = re.compile(r"【待补充：[^】]*】")
 _DROPPED = re.compile(r"[\s\0]+")
 _DIGITS = re.compile(r"\d+")
-_COVERED = re.compile(rb"1(?:0{0,%d}1)*" % (RUN - 1))
+_COVERED = re.compile(rb"\x01(?:\x00{0,%d}\x01)*" % (RUN - 1))
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,6 @@ class Text:
                 origin.append(index)
             previous_digit = digit
         return tuple(origin)
-
-    def grams(self) -> array.array[int]:
-        """The hash of every run of RUN characters, in order (made when needed: 2,000 drafts' runs kept
-        at once would take hundreds of MB)."""
-        text = self.normalized
-        return array.array("q", [hash(text[i:i + RUN]) for i in range(len(text) - RUN + 1)])
 
 
 def normalize(name: str, text: str, own_names: Iterable[str] = ()) -> Text:
@@ -85,17 +83,52 @@ class Match:
         return result
 
 
-def compare(a: Text, b: Text) -> Match:
-    """The exact 复制比 of ``a`` against ``b``."""
-    grams_b = set(b.grams())
-    flags = bytes(49 if gram in grams_b else 48 for gram in a.grams())
+def grams(text: str) -> list[int]:
+    """The hash of every run of RUN characters, in order (made when needed: 2,000 drafts' runs kept at
+    once would take hundreds of MB; hashes are compared only within one process)."""
+    return [hash(text[i:i + RUN]) for i in range(len(text) - RUN + 1)]
+
+
+def coverage(a_grams: list[int], length: int, b_runs: AbstractSet[int]) -> tuple[float, tuple[tuple[int, int], ...]]:
+    """The share of a text (its ``length`` and runs) covered by runs found in ``b_runs``, and the spans."""
+    flags = bytes(map(b_runs.__contains__, a_grams))
     spans = tuple((m.start(), m.end() - 1 + RUN) for m in _COVERED.finditer(flags))
     covered = sum(end - start for start, end in spans)
-    return Match(a, b, covered / len(a.normalized) if a.normalized else 0.0, spans)
+    return (covered / length if length else 0.0), spans
 
 
-def best_matches(texts: Sequence[Text]) -> list[Match | None]:
-    """For each text, its most similar other text (None when it shares no run with any)."""
+def compare(a: Text, b: Text) -> Match:
+    """The exact 复制比 of ``a`` against ``b``."""
+    ratio, spans = coverage(grams(a.normalized), len(a.normalized), set(grams(b.normalized)))
+    return Match(a, b, ratio, spans)
+
+
+def ratios(tasks: Sequence[tuple[str, Sequence[str | None]]]) -> list[list[float | None]]:
+    """For each (text, others), the 复制比 of the normalized text against each other one (None: none).
+
+    A batch's exact comparisons, run in its worker processes: each text's runs are hashed once, and a
+    text compared with many (the pack's example) once per call.
+    """
+    runs: dict[str, set[int]] = {}
+    result: list[list[float | None]] = []
+    for text, others in tasks:
+        text_grams = grams(text)
+        row: list[float | None] = []
+        for other in others:
+            if other is None:
+                row.append(None)
+                continue
+            if other not in runs:
+                runs[other] = set(grams(other))
+            row.append(coverage(text_grams, len(text), runs[other])[0])
+        result.append(row)
+        if len(runs) > 64:  # the example stays; the best candidates come and go
+            runs.clear()
+    return result
+
+
+def best_candidates(texts: Sequence[Text]) -> list[int | None]:
+    """For each text, the index of the other text sharing most of its anchored runs (None: none)."""
     count = len(texts)
     if count < 2:
         return [None] * count
@@ -103,13 +136,15 @@ def best_matches(texts: Sequence[Text]) -> list[Match | None]:
     postings: dict[int, int] = {}
     for index, text in enumerate(texts):
         bit = 1 << index
-        hashes = array.array("q", [h for h in text.grams() if not h & _SAMPLE_MASK])
+        normalized, last = text.normalized, len(text.normalized) - RUN
+        hashes = array.array("q", [hash(normalized[i:i + RUN])
+                                   for i in (m.start() for m in _ANCHOR.finditer(normalized)) if i <= last])
         sampled.append(hashes)
         for h in set(hashes):
             postings[h] = postings.get(h, 0) | bit
     everyone = (1 << count) - 1
-    result: list[Match | None] = []
-    for index, text in enumerate(texts):
+    result: list[int | None] = []
+    for index in range(count):
         others = everyone & ~(1 << index)
         slices: list[int] = []
         previous = -1
@@ -124,12 +159,14 @@ def best_matches(texts: Sequence[Text]) -> list[Match | None]:
             previous, weight = mask, 1
         if previous > 0:
             _add(slices, previous, weight)
-        best = _top(slices, others)
-        if best is None:
-            result.append(None)
-            continue
-        result.append(compare(text, texts[best]))
+        result.append(_top(slices, others))
     return result
+
+
+def best_matches(texts: Sequence[Text]) -> list[Match | None]:
+    """For each text, its most similar other text (None when it shares no run with any)."""
+    return [None if best is None else compare(text, texts[best])
+            for text, best in zip(texts, best_candidates(texts), strict=True)]
 
 
 def _add(slices: list[int], mask: int, weight: int) -> None:

@@ -2,7 +2,7 @@
 
 A sentence is text with slots: ``{key}`` is a fact's value with its unit (or a meta field such as
 ``{year}``), ``{key.change}`` its change against last year, and ``[ … ]`` (pack prose only) an
-optional group that drops out when a fact inside it is missing.  Parsing is one linear pass; the
+optional group that drops out when a fact inside it is missing.  Parsing is one regular-expression pass; the
 result is a tuple of segments that ``content.compose`` fills in.  Nothing here is ever executed.
 """
 
@@ -41,6 +41,9 @@ class SyntaxProblem(ValueError):
     """A sentence that does not parse; the message is Chinese and names the fix."""
 
 
+_TOKEN = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{[^{}]*\}|[{}\[\]]|[^{}\[\]]+")
+
+
 def parse_sentence(text: str) -> tuple[Segment, ...]:
     """Pack prose: slots and optional groups.  ``{{``, ``}}``, ``[[``, ``]]`` write the bracket itself."""
     segments: list[Segment] = []
@@ -52,41 +55,33 @@ def parse_sentence(text: str) -> tuple[Segment, ...]:
             (group if group is not None else segments).append("".join(literal))
             literal.clear()
 
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char in "{}[]" and text[i + 1:i + 2] == char:
-            literal.append(char)
-            i += 2
-            continue
-        if char == "{":
-            end = text.find("}", i + 1)
-            if end < 0:
-                raise SyntaxProblem("“{”没有对应的“}”")
-            name = text[i + 1:end].strip()
-            match = _SLOT.fullmatch(name)
-            if match is None:
+    for token in (match.group() for match in _TOKEN.finditer(text)):
+        if token in ("{{", "}}", "[[", "]]"):
+            literal.append(token[0])
+        elif token == "{":
+            raise SyntaxProblem("“{”没有对应的“}”")
+        elif token == "}":
+            raise SyntaxProblem("多了一个“}”")
+        elif token[0] == "{":
+            name = token[1:-1].strip()
+            slot = _SLOT.fullmatch(name)
+            if slot is None:
                 raise SyntaxProblem(f"“{{{name}}}”不是事实或基本信息的名称")
             flush()
-            (group if group is not None else segments).append(Slot(match.group(1), match.group(2)))
-            i = end + 1
-            continue
-        if char == "}":
-            raise SyntaxProblem("多了一个“}”")
-        if char == "[":
+            (group if group is not None else segments).append(Slot(slot.group(1), slot.group(2)))
+        elif token == "[":
             if group is not None:
                 raise SyntaxProblem("“[ ]”不能套在另一个“[ ]”里面")
             flush()
             group = []
-        elif char == "]":
+        elif token == "]":
             if group is None:
                 raise SyntaxProblem("多了一个“]”")
             flush()
             segments.append(Group(tuple(group)))
             group = None
         else:
-            literal.append(char)
-        i += 1
+            literal.append(token)
     if group is not None:
         raise SyntaxProblem("“[”没有对应的“]”")
     flush()
