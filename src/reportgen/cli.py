@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -679,6 +680,7 @@ def _context_for(args: list[str]) -> click.Context | None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    warnings.simplefilter("ignore")  # libraries warn in English about what they skip; the user reads Chinese only
     try:
         try:
             cli.main(args=list(argv) if argv is not None else None, prog_name="reportgen", standalone_mode=False)

@@ -150,9 +150,9 @@ _OS_REASONS = {
 
 def os_error_text(exc: OSError) -> str:
     """An operating-system error in Chinese, keeping the system's own words for whoever helps the user."""
-    reason = _OS_REASONS.get(exc.errno or 0)
+    reason = _OS_REASONS.get(exc.errno or 0, "操作系统报告了错误")
     original = exc.strerror or str(exc)
-    return f"{reason}（{original}）" if reason else original
+    return f"{reason}（{original}）"
 
 
 def display_width(text: str) -> int:

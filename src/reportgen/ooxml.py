@@ -16,10 +16,11 @@ import hashlib
 import io
 import xml.parsers.expat
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.etree import ElementTree as ET
 
 from .errors import Problem, UnsafePackError
@@ -110,14 +111,26 @@ class PackageProblem(ValueError):
 def read_package(source: Path | bytes, limits: PackageLimits = PackageLimits()) -> Package:
     """Every member of a zip, refusing what would take unbounded time or memory (a zip bomb, a
     thousand tiny parts) before inflating anything, and counting the bytes as they inflate."""
+    stream: IO[bytes] | None = None
     try:
-        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+        declared = _declared_entries(stream)
+        if declared > limits.entries:  # before zipfile reads a directory of a million entries
+            raise PackageProblem(f"文件里的部件太多（{declared} 个）")
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
+        if stream is not None:
+            stream.close()
+        if isinstance(exc, PackageProblem):
+            raise
         raise PackageProblem("不是有效的 Office 文件（无法作为 zip 打开）") from exc
-    with archive:
+    with archive, stream:
         infos = [info for info in archive.infolist() if not info.is_dir()]
         if len(infos) > limits.entries:
             raise PackageProblem(f"文件里的部件太多（{len(infos)} 个）")
+        folded = [info.filename.lower() for info in infos]
+        if len(set(folded)) != len(folded):  # Office names parts case-insensitively: which copy would it read?
+            raise PackageProblem("文件里有重名的部件")
         if sum(info.file_size for info in infos) > limits.total_bytes:
             raise PackageProblem("文件解压后过大，可能是“压缩炸弹”")
         for info in infos:
@@ -137,11 +150,29 @@ def read_package(source: Path | bytes, limits: PackageLimits = PackageLimits()) 
                 if total > limits.total_bytes:
                     raise PackageProblem("文件解压后过大，可能是“压缩炸弹”")
                 parts[info.filename] = data
-        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, ValueError, OSError, zlib.error) as exc:
             if isinstance(exc, PackageProblem):
                 raise
             raise PackageProblem("文件已损坏或格式不受支持") from exc
     return Package(tuple(info.filename for info in infos), parts)
+
+
+def _declared_entries(stream: IO[bytes]) -> int:
+    """The entry count a zip's end-of-central-directory record declares (0 if it cannot be found)."""
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    tail_size = min(size, 65_536 + 22)
+    stream.seek(size - tail_size)
+    tail = stream.read(tail_size)
+    stream.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return 0
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    if count == 0xFFFF:  # zip64: the count is in the zip64 record just before
+        at64 = tail.rfind(b"PK\x06\x06", 0, at)
+        return int.from_bytes(tail[at64 + 32:at64 + 40], "little") if at64 >= 0 else count
+    return count
 
 
 def write_package(parts: Iterable[tuple[str, bytes]]) -> bytes:

@@ -20,6 +20,8 @@ from .source import decode_text, read_bytes
 __all__ = ["LastReport", "document_text", "read_last_report"]
 
 MAX_BYTES = 20 * 1024 * 1024
+MAX_CHARS = 200_000  # a report has a few thousand characters
+MAX_DOCUMENT_XML = 8 * 1024 * 1024  # a report's word/document.xml is a few hundred KB
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING = re.compile(r"^[一二三四五六七八九十]+[、.．]\s*(.+)$")
 _PROBLEMS = re.compile(r"问题|不足|差距|短板")
@@ -100,11 +102,13 @@ def _outline(element: ET.Element | None) -> bool | None:
 def _paragraphs_docx(data: bytes, shown: str) -> list[_Paragraph]:
     """Each non-empty paragraph of a .docx's body, with what Word's numbering and styles say of it."""
     try:
-        package = read_package(data, PackageLimits(entries=2000, total_bytes=100 * 1024 * 1024))
+        package = read_package(data, PackageLimits(entries=2000, total_bytes=40 * 1024 * 1024))
     except PackageProblem as exc:
         raise ProfileError(Problem(f"无法读取这个 Word 文件：{exc}", shown, hint="请用 Word 或 WPS 打开后另存为 .docx")) from None
     if "word/document.xml" not in package.parts:
         raise ProfileError(Problem("这不是 Word 文档（里面没有正文）", shown, hint="请给出上年述职报告的 .docx 文件"))
+    if len(package.parts["word/document.xml"]) > MAX_DOCUMENT_XML:  # parsed into memory: bounded first
+        raise ProfileError(Problem("Word 文件的正文太大，不像是述职报告", shown, hint="述职报告的正文一般只有几百 KB"))
     try:
         root = parse_xml(package.parts["word/document.xml"])
     except UnsafeXml:
@@ -214,13 +218,21 @@ def document_text(path: Path) -> tuple[str, tuple[str, ...]]:
     if data[:2] == b"PK":
         names: tuple[str, ...] = ()
         try:
-            package = read_package(data, PackageLimits(entries=2000, total_bytes=100 * 1024 * 1024))
+            package = read_package(data, PackageLimits(entries=2000, total_bytes=40 * 1024 * 1024))
             properties = read_custom_properties(package.parts.get(CUSTOM_PROPS, b""))
             names = tuple(v for k, v in properties.items() if k in ("reportgen.unit", "reportgen.name") and v)
         except PackageProblem:
             pass
-        return "\n".join(paragraph.text for paragraph in _paragraphs_docx(data, shown)), names
+        return _bounded("\n".join(paragraph.text for paragraph in _paragraphs_docx(data, shown)), shown), names
     text = decode_text(data, shown)
-    text = re.sub(r"<!-- reportgen:fingerprint=[0-9a-f]+ -->", "", text)
-    text = re.sub(r"^#+\s*|\*\*|</?p[^>]*>", "", text, flags=re.MULTILINE)
-    return text, ()
+    text = re.sub(r"<!-- reportgen:fingerprint=[0-9a-f]{64} -->", "", text)
+    text = re.sub(r"^#+\s*|\*+|</?p(?: [^<>\n]{0,100})?>", "", text, flags=re.MULTILINE)  # bounded: linear
+    return _bounded(text, shown), ()
+
+
+def _bounded(text: str, shown: str) -> str:
+    """A draft's text, refused when far longer than any report (its comparison would take long)."""
+    if len(text) > MAX_CHARS:
+        raise ProfileError(Problem(f"稿子太长（{len(text)} 字），不像是述职报告", shown,
+                                   hint=f"述职报告一般几千字；这里最多比较 {MAX_CHARS} 字的稿子"))
+    return text

@@ -15,13 +15,15 @@ import datetime as dt
 import hashlib
 import io
 import re
+import warnings
+import xml.parsers.expat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, ProfileError, display_path
-from ..ooxml import CUSTOM_PROPS, PackageLimits, read_custom_properties
+from ..ooxml import CUSTOM_PROPS, Package, PackageLimits, PackageProblem, read_custom_properties, read_package
 from .source import read_bytes
 from .yamlfile import KeyPath, Mark, Tree
 
@@ -81,20 +83,60 @@ def _open(path: Path, what: str) -> tuple[Any, bytes]:
     """A workbook opened read-only, after the checks a pack gets (size, zip bomb, links, macros, formulas)."""
     from openpyxl import load_workbook
 
-    from ..packs.safety import office_problems
+    from ..packs.safety import package_problems
 
     shown = display_path(path)
     data = read_bytes(path, what=what, limit=MAX_BYTES, hint=f"{what}一般只有几百 KB")
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ProfileError(Problem("这是旧版 Excel（.xls）文件", shown, hint="请用 Excel 或 WPS 打开后“另存为” .xlsx 格式"))
-    problems = office_problems(data, shown, limits=LIMITS,
-                               hint="请把内容复制到 reportgen sheet 生成的新表格里（“选择性粘贴—数值”），不要带链接、宏和公式")
-    if problems:
-        raise ProfileError(problems, title=f"{what}不安全或无法读取，已拒绝")
+    title = f"{what}不安全或无法读取，已拒绝"
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=False), data
+        package = read_package(data, LIMITS)
+    except PackageProblem as exc:
+        raise ProfileError(Problem(str(exc), shown, hint="请用 Excel 或 WPS 重新另存为 .xlsx"), title=title) from None
+    problems = package_problems(package, shown, hint="请把内容复制到 reportgen sheet 生成的新表格里（“选择性粘贴—数值”），"
+                                                     "不要带链接、宏和公式")
+    problems += _oversized(package, shown)
+    if problems:
+        raise ProfileError(problems, title=title)
+    try:
+        with warnings.catch_warnings():  # openpyxl warns in English about what it skips
+            warnings.simplefilter("ignore")
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=False), data
     except Exception:  # openpyxl raises many kinds on a damaged file; none of them is the user's to read
         raise ProfileError(Problem(f"{what}无法打开", shown, hint="请用 Excel 或 WPS 打开后重新另存为 .xlsx")) from None
+
+
+# What openpyxl would build objects for, counted before it does: a workbook of 500 units has a few
+# hundred cell formats and some ten thousand strings.
+_COUNTED = {"xf": 20_000, "font": 5_000, "fill": 5_000, "border": 5_000, "numFmt": 5_000, "si": 300_000}
+
+
+def _oversized(package: Package, shown: str) -> list[Problem]:
+    """Styles or shared strings in numbers no real workbook has (openpyxl would take gigabytes)."""
+    counts: dict[str, int] = {}
+
+    def start(name: str, _: Any) -> None:
+        local = name.rpartition("}")[2]
+        if local in _COUNTED:
+            counts[local] = counts.get(local, 0) + 1
+
+    for name in package.names:
+        if name.lower() in ("xl/styles.xml", "xl/sharedstrings.xml"):
+            parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
+            parser.StartElementHandler = start
+            parser.StartDoctypeDeclHandler = _refuse_dtd
+            try:
+                parser.Parse(package.parts[name], True)
+            except (xml.parsers.expat.ExpatError, ValueError):
+                return [Problem(f"部件“{name}”不是合法的 XML", shown, hint="请用 Excel 或 WPS 重新另存为 .xlsx")]
+    return [Problem(f"表格里的格式或文字条目多得异常（{name} 有 {counts[name]} 个）", shown,
+                    hint="请把内容复制到 reportgen sheet 生成的新表格里（“选择性粘贴—数值”）")
+            for name, limit in _COUNTED.items() if counts.get(name, 0) > limit]
+
+
+def _refuse_dtd(*_: Any) -> None:
+    raise ValueError("DTD")
 
 
 def read_workbook(path: Path) -> Workbook:
@@ -131,8 +173,6 @@ def read_table(path: Path, *, required: tuple[str, ...], what: str) -> list[tupl
 
 
 def _read(book: Any, shown: str, data: bytes) -> Workbook:
-    from ..ooxml import read_package
-
     properties = read_custom_properties(read_package(data, LIMITS).parts.get(CUSTOM_PROPS, b""))
     for sheet in book.worksheets:
         if (sheet.max_column or 0) > MAX_COLUMNS:

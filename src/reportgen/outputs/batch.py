@@ -21,7 +21,16 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import OutputError, Problem, ProfileError, ReportgenError, display_path, display_width, pad
+from ..errors import (
+    OutputError,
+    Problem,
+    ProfileError,
+    ReportgenError,
+    display_path,
+    display_width,
+    os_error_text,
+    pad,
+)
 from ..inputs.source import read_text
 from ..inputs.workbook import read_workbook
 from ..inputs.yamlfile import Tree, parse_yaml
@@ -46,6 +55,7 @@ class Task:
     target: str
     path: str | None = None  # a profile file …
     tree: Tree | None = None  # … or a workbook row, already read
+    source: str | None = None  # the workbook of that row (never to be overwritten)
     digest: str = ""
 
 
@@ -110,7 +120,7 @@ def _expand(inputs: Sequence[Path]) -> tuple[list[Task], list[str]]:
             tasks += [Task(0, display_path(p), "", path=str(p)) for p in found]
         elif given.suffix.lower() == ".xlsx":
             for row in read_workbook(given).rows:
-                tasks.append(Task(0, row.label, "", tree=row.tree, digest=row.digest))
+                tasks.append(Task(0, row.label, "", tree=row.tree, digest=row.digest, source=str(given)))
         elif given.is_file():
             tasks.append(Task(0, display_path(given), "", path=str(given)))
         else:
@@ -118,9 +128,30 @@ def _expand(inputs: Sequence[Path]) -> tuple[list[Task], list[str]]:
     return [replace(task, index=i) for i, task in enumerate(tasks)], problems
 
 
+def _input_files(inputs: Sequence[Path]) -> list[Path]:
+    """Every file a batch reads: what it writes must never be one of them."""
+    found: list[Path] = []
+    for given in inputs:
+        if given.is_dir():
+            found += [p for p in given.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES]
+        else:
+            found.append(given)
+    return found
+
+
+_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)), *(f"LPT{n}" for n in range(10))})
+
+
 def _safe_name(text: str) -> str:
+    """A file name from a unit's name that every system accepts: no separators or reserved characters,
+    no Windows device name (CON, NUL…), at most 80 characters and 180 bytes (an ext4 name has 255)."""
     cleaned = "".join("_" if char in '\\/:*?"<>|\0' or ord(char) < 32 else char for char in text).strip(" .")
-    return cleaned[:80] or "稿子"
+    cleaned = cleaned[:80]
+    while len(cleaned.encode("utf-8")) > 180 or len(cleaned.encode("utf-16-le")) > 360:
+        cleaned = cleaned[:-1]
+    if cleaned.split(".")[0].strip().upper() in _DEVICES:
+        cleaned = f"{cleaned}_"
+    return cleaned or "稿子"
 
 
 def _targets(tasks: list[Task], output: Path | None, fmt: str) -> list[Task]:
@@ -185,12 +216,16 @@ def build_task(run: Run, task: Task, fmt: str, force: bool) -> BatchItem:
             assert task.tree is not None
             draft = run.draft(task.tree, task.digest, Path("."), file_name=task.label)
         data = run.render(draft, fmt)
-        guard = Guard(inputs=(Path(task.path),) if task.path else (), packs=(draft.pack.root,))
+        guard = Guard(inputs=tuple(Path(p) for p in (task.path, task.source) if p), packs=(draft.pack.root,))
         backup = guard.write(target, data, force=force, suffixes=DRAFT_SUFFIXES, what="稿子",
-                             hint="改过的稿子请另存到别处；或加 --force 覆盖（旧文件会先备份）")
+                             hint="改过的稿子请另存到别处；或加 --force 覆盖（旧文件会先备份）", tidy=False)
     except ReportgenError as exc:
         return BatchItem(task.index, task.label, error=exc.render(10, "先改正上面这些，再运行 reportgen check"),
                          unit=_unit_of(task), year="", warnings=(_brief(exc),))
+    except OSError as exc:  # one draft the system would not write: the others go on
+        reason = f"无法写出稿子：{os_error_text(exc)}"
+        return BatchItem(task.index, task.label, error=f"{display_path(target)}：{reason}", unit=_unit_of(task),
+                         warnings=(reason,))
     return _item(task, draft, target, backup)
 
 
@@ -312,7 +347,7 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
         summary_backup = None
         try:
             summary_backup = write_summary([_row(item) for item in items], summary_dir / SUMMARY_NAME, force=force,
-                                           threshold=threshold)
+                                           threshold=threshold, inputs=_input_files(inputs))
         except OutputError as exc:
             summary, summary_error = None, exc.render()
     return BatchReport(tuple(items), summary_dir, summary, summary_error, summary_backup, threshold, tuple(problems))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import errno
 import os
 import re
 import shutil
@@ -146,9 +147,13 @@ class Guard:
         return state
 
     def write(self, target: Path, data: bytes, *, force: bool, suffixes: tuple[str, ...], what: str = "输出文件",
-              hint: str = "用 -o 另存为新文件；或加 --force 覆盖（旧文件会先备份在同一文件夹）") -> Path | None:
-        """Check, back up what ``--force`` replaces, write atomically; returns the backup's path."""
+              hint: str = "用 -o 另存为新文件；或加 --force 覆盖（旧文件会先备份在同一文件夹）",
+              tidy: bool = True) -> Path | None:
+        """Check, back up what ``--force`` replaces, write atomically; returns the backup's path.
+        ``tidy``: first remove temporaries a killed reportgen left there (a batch does it once per folder)."""
         state = self.check(target, force=force, suffixes=suffixes, what=what, hint=hint)
+        if tidy:
+            remove_orphaned_temporaries([target.parent])
         backup = make_backup(target) if state in (State.EDITED, State.FOREIGN, State.EXISTS) else None
         write_atomically(target, data)
         return backup
@@ -159,16 +164,23 @@ def make_backup(target: Path) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     backup = target.with_name(f"{target.stem}.备份-{stamp}{target.suffix}")
     counter = 1
-    while backup.exists():
-        counter += 1
-        backup = target.with_name(f"{target.stem}.备份-{stamp}-{counter}{target.suffix}")
-    try:
-        shutil.copy2(target, backup)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            backup.unlink()
-        raise OutputError(Problem(f"无法备份原文件：{os_error_text(exc)}", display_path(target),
-                                  hint="原文件没有改动；检查磁盘空间和文件夹权限，或用 -o 另存为新文件")) from None
+    while True:
+        created = False
+        try:  # created exclusively: never over an earlier backup, nor through a link planted under its name
+            with target.open("rb") as source, backup.open("xb") as copy:
+                created = True
+                shutil.copyfileobj(source, copy)
+            shutil.copystat(target, backup)
+            break
+        except FileExistsError:
+            counter += 1
+            backup = target.with_name(f"{target.stem}.备份-{stamp}-{counter}{target.suffix}")
+        except OSError as exc:
+            if created:
+                with contextlib.suppress(OSError):
+                    backup.unlink()
+            raise OutputError(Problem(f"无法备份原文件：{os_error_text(exc)}", display_path(target),
+                                      hint="原文件没有改动；检查磁盘空间和文件夹权限，或用 -o 另存为新文件")) from None
     return backup
 
 
@@ -258,10 +270,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
     """
     path = folder / LOCK_NAME
     while True:
-        try:
-            handle = open(path, "a+b")  # noqa: SIM115  # held until the block ends
-        except OSError as exc:
-            raise OutputError(write_problem(path, exc)) from None
+        handle = _open_lock(path)
         try:
             _lock(handle)
         except OSError:
@@ -291,6 +300,24 @@ def folder_lock(folder: Path) -> Iterator[None]:
         if os.name == "nt":
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def _open_lock(path: Path) -> IO[bytes]:
+    """The lock file, never through a link planted in its place (that would overwrite another file)."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(Problem("锁文件是一个链接，不是 reportgen 建立的", display_path(path),
+                                      hint="删除这个文件后再运行")) from None
+        raise OutputError(write_problem(path, exc)) from None
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+        os.close(descriptor)
+        raise OutputError(Problem("锁文件不是普通文件（或者是另一个文件的硬链接），不是 reportgen 建立的", display_path(path),
+                                  hint="删除这个文件后再运行"))
+    return os.fdopen(descriptor, "r+b")
 
 
 def _lock(handle: IO[bytes]) -> None:

@@ -24,6 +24,7 @@ __all__ = ["HEADERS", "LedgerEntry", "LedgerMatch", "LedgerRow", "apply_ledger",
 
 HEADERS = ("序号", "单位", "问题", "来源", "整改措施", "责任人", "完成时限", "进展情况", "是否销号")
 _CLOSED = {"是", "已销号", "销号", "√", "✓", "已完成", "完成"}
+MAX_PROBLEM = 500  # characters of a problem statement
 _PUNCTUATION = re.compile(r"[\s，。、；：“”\"'（）()]")
 
 
@@ -78,14 +79,14 @@ def read_ledger(path: Path) -> list[LedgerRow]:
     rows = []
     for number, cells in table:
         problem = str(cells.get("问题") or "").strip()
-        if problem:
+        if problem and len(problem) <= MAX_PROBLEM:  # longer is no problem statement: never matched
             rows.append(LedgerRow(number, str(cells.get("单位") or "").strip(), problem,
                                   str(cells.get("进展情况") or "").strip(), str(cells.get("是否销号") or "").strip()))
     return rows
 
 
-def _same(a: str, b: str) -> bool:
-    return _PUNCTUATION.sub("", a) == _PUNCTUATION.sub("", b)
+def _key(text: str) -> str:
+    return _PUNCTUATION.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,17 @@ class LedgerMatch:
 
 def match_ledger(problems: Sequence[str], rows: Sequence[LedgerRow], unit: str) -> LedgerMatch:
     mine = [row for row in rows if not row.unit or row.unit == unit]
+    waiting: dict[str, list[LedgerRow]] = {}  # rows by their text's key, in order: each matched once
+    for entry in mine:
+        waiting.setdefault(_key(entry.problem), []).append(entry)
     used: set[int] = set()
     matched: list[LedgerRow | None] = []
     for problem in problems:
-        row = next((r for r in mine if problem and _same(r.problem, problem) and r.row not in used), None)
-        if row is not None:
-            used.add(row.row)
-        matched.append(row)
+        candidates = waiting.get(_key(problem)) if problem else None
+        found = candidates.pop(0) if candidates else None
+        if found is not None:
+            used.add(found.row)
+        matched.append(found)
     return LedgerMatch(tuple(matched), tuple(row for row in mine if row.row not in used))
 
 

@@ -7,6 +7,8 @@ whole skeleton of the report, with a highlighted 【待补充】 wherever an ite
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,7 +40,7 @@ def _comments(lines: Iterable[str]) -> list[str]:
 def _fact_line(spec: FactSpec, value: str = "", note: str = "") -> str:
     unit = f"，单位：{spec.unit}" if spec.unit and spec.type not in ("text", "list", "percent", "date") else ""
     need = "，必填" if spec.required else ""
-    return f"  {spec.key}: {value}".ljust(30) + f"# {spec.label}（{TYPE_WORDS[spec.type]}{unit}{need}）{note}"
+    return f"  {spec.key}: {_quoted(value) if value else ''}".ljust(30) + f"# {spec.label}（{TYPE_WORDS[spec.type]}{unit}{need}）{note}"
 
 
 def _grouped_facts(pack: Pack, chosen: Sequence[str], values: Mapping[str, str] | None = None,
@@ -111,7 +113,7 @@ def init_text(pack: Pack, request: str | None, chosen: Mapping[str, Sequence[str
         "只写真实的数字，单位由程序加上；没有的事实就空着：可有可无的不会写进稿子，必填的会显示黄色的【待补充】。",
         "写好后运行：reportgen check 本文件.yaml（检查），reportgen build 本文件.yaml（生成 Word 稿）。",
     ])
-    out += ["", f"pack: {request or pack.name}".ljust(30) + f"# 使用的模板包；可写版本要求，如 {pack.name}>={pack.version}", "",
+    out += ["", f"pack: {_quoted(request or pack.name)}".ljust(30) + f"# 使用的模板包；可写版本要求，如 {pack.name}>={pack.version}", "",
             "meta:   # 基本信息"]
     out += [f"  {key}: ".ljust(30) + f"# {label}，{_META_EXAMPLES[key]}" for key, label in META_FIELDS.items()]
     out += _sections(pack, chosen)
@@ -175,11 +177,11 @@ def next_text(pack: Pack, year: int | None, carried: NextYear, *, ledger_rows: S
         "写好后运行：reportgen check 本文件.yaml，再 reportgen build 本文件.yaml。",
     ])
     requirement = carried.pack_request or f"{pack.name}>={pack.version}"
-    out += ["", f"pack: {requirement}".ljust(30) + "# 使用的模板包（沿用上年）", "", "meta:   # 基本信息"]
+    out += ["", f"pack: {_quoted(requirement)}".ljust(30) + "# 使用的模板包（沿用上年）", "", "meta:   # 基本信息"]
     for key, label in META_FIELDS.items():
         value = str(year) if key == "year" and year else carried.meta.get(key, "")
         note = "（已改为新的年度）" if key == "year" else ("（请填写本年度的）" if key in ("basis", "date") else "")
-        out.append(f"  {key}: {value}".ljust(30) + f"# {label}{note}")
+        out.append(f"  {key}: {_quoted(value) if value else ''}".ljust(30) + f"# {label}{note}")
     out += _sections(pack, carried.chosen, stub=not carried.rectifications, last_problems=carried.last_problems)
     out += ["", "facts:   # 本年度的事实：注释里的“上年”是去年的数"]
     notes = {key: f"  上年：{value}" for key, value in carried.last_values.items()}
@@ -189,7 +191,7 @@ def next_text(pack: Pack, year: int | None, carried: NextYear, *, ledger_rows: S
         out += ["", "rectification:   # 上年问题整改情况：逐项填写 status（" + "、".join(STATUSES) + "）和 action"]
         match = match_ledger([problem for problem, _ in carried.rectifications], ledger_rows, carried.meta.get("unit", ""))
         for (problem, measure), row in zip(carried.rectifications, match.rows, strict=True):
-            status = f"status: {row.status}" if row is not None and row.status else "status:      # 已完成、基本完成 或 持续推进"
+            status = f"status: {_quoted(row.status)}" if row is not None and row.status else "status:      # 已完成、基本完成 或 持续推进"
             action = f"action: {_quoted(row.progress)}" if row is not None and row.progress else "action:      # 做了什么、结果如何"
             out += [f"  - problem: {_quoted(problem)}", f"    measure: {_quoted(measure)}" if measure else "    measure:",
                     f"    {status}", f"    {action}"]
@@ -207,10 +209,18 @@ def next_text(pack: Pack, year: int | None, carried: NextYear, *, ledger_rows: S
 
 
 def _quoted(text: str) -> str:
-    """A YAML scalar that reads back as ``text`` (quoted when it would not)."""
-    if text and not any(ch in text for ch in ":#'\"{}[],&*!|>%@`") and text[0] not in "-? " and text.strip() == text:
+    """A YAML scalar that reads back as ``text``: plain when it can be, else quoted.  Text taken from a
+    Word file may hold line breaks or control characters: double quotes with escapes (JSON's are YAML's)
+    keep it one value, so it can never add keys of its own."""
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in text):
+        return json.dumps(text, ensure_ascii=False)
+    if (text and not any(ch in text for ch in ":#'\"{}[],&*!|>%@`") and text[0] not in "-? "
+            and text.strip() == text and text.lower() not in _YAML_WORDS):
         return text
     return "'" + text.replace("'", "''") + "'"
+
+
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"})
 
 
 def value_text(value: object) -> str:

@@ -27,7 +27,7 @@ __all__ = ["RUN", "Match", "Text", "best_candidates", "best_matches", "compare",
 RUN = 13
 # Anchors: Chinese characters in every fifth block of 16 code points (a class of ranges compiles fast).
 _ANCHOR = re.compile("[" + "".join(f"{chr(start)}-{chr(start + 15)}" for start in range(0x4E00, 0xA000, 80)) + "]")
-_PLACEHOLDER = re.compile(r"【待补充：[^】]*】")
+_PLACEHOLDER = re.compile(r"【待补充：[^】【]{0,200}】")  # bounded: a text of unclosed 【 stays linear
 _DROPPED = re.compile(r"[\s\0]+")
 _DIGITS = re.compile(r"\d+")
 _COVERED = re.compile(rb"\x01(?:\x00{0,%d}\x01)*" % (RUN - 1))

@@ -103,7 +103,9 @@ def _relative(path: str | None, folder: Path) -> str | None:
         return display_path(path)
 
 
-def write_summary(rows: Sequence[SummaryRow], path: Path, *, force: bool, threshold: float) -> Path | None:
-    """Write 汇总.xlsx through the guard (an edited one is kept unless ``force``); returns the backup."""
-    return Guard().write(path, summary_bytes(rows, path.parent, threshold), force=force, suffixes=(".xlsx",),
+def write_summary(rows: Sequence[SummaryRow], path: Path, *, force: bool, threshold: float,
+                  inputs: Sequence[Path] = ()) -> Path | None:
+    """Write 汇总.xlsx through the guard (an edited one is kept unless ``force``; an input never); returns
+    the backup."""
+    return Guard(inputs=tuple(inputs)).write(path, summary_bytes(rows, path.parent, threshold), force=force, suffixes=(".xlsx",),
                          what="汇总表", hint="汇总表已经被人改过：加 --force 覆盖（旧文件会先备份），或先把它另存到别处")

@@ -85,6 +85,11 @@ def table_sheet(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequenc
 
 def save_workbook(workbook: Workbook, *, created: dt.datetime, properties: Mapping[str, str]) -> bytes:
     """The workbook's bytes: dated ``created``, fixed zip timestamps, ``properties`` and the fingerprint."""
+    for sheet in workbook.worksheets:  # a unit named “=WEBSERVICE(…)” is text: reportgen writes no formula
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     workbook.properties.created = workbook.properties.modified = created.replace(tzinfo=None)
     workbook.properties.creator = workbook.properties.lastModifiedBy = "reportgen"
     workbook.custom_doc_props.append(StringProperty(name=FINGERPRINT_PROPERTY, value="0" * 64))

@@ -267,6 +267,9 @@ def read_pack(root: Path, source: PackSource = "local") -> tuple[Pack | None, li
     return pack, reader.problems, reader.unsafe
 
 
+_KEY = re.compile(r"[a-z][a-z0-9_]*")
+
+
 class _PackReader(FieldReader):
     def __init__(self, tree: Tree, root: Path, source: PackSource) -> None:
         super().__init__(tree)
@@ -385,12 +388,13 @@ class _PackReader(FieldReader):
         result: list[Relation] = []
         for index, item in enumerate(items):
             path = ("relations", index)
-            match = re.fullmatch(r"\s*([a-z0-9_+\s]+?)\s*(<=|<|==)\s*([a-z0-9_+\s]+?)\s*", str(item))
-            if match is None:
-                self.report(path, f"关系“{item}”写法不对", "写成“standard_branches <= branch_count”或“a + b <= c”")
+            # split on the operator, then on “+”: linear whatever the spacing
+            sides = re.split(r"(<=|<|==)", str(item))
+            keys = [tuple(part.strip() for part in side.split("+")) for side in sides[0::2]]
+            if len(sides) != 3 or not all(_KEY.fullmatch(key) for side in keys for key in side):
+                self.report(path, f"关系“{str(item)[:60]}”写法不对", "写成“standard_branches <= branch_count”或“a + b <= c”")
                 continue
-            left, op, right = (tuple(part.strip() for part in match.group(1).split("+")), match.group(2),
-                               tuple(part.strip() for part in match.group(3).split("+")))
+            left, op, right = keys[0], sides[1], keys[1]
             unknown = [key for key in (*left, *right) if key not in self.facts]
             for key in unknown:
                 self.report(path, f"关系里的“{key}”不是已声明的事实", suggest(key, self.facts))

@@ -20,7 +20,8 @@ from xml.etree import ElementTree as ET
 from ..errors import Problem
 from ..ooxml import Package, PackageLimits, PackageProblem, UnsafeXml, read_package
 
-__all__ = ["MAX_PACK_BYTES", "MAX_PACK_FILES", "PACK_SUFFIXES", "PackTree", "office_problems", "walk_pack"]
+__all__ = ["MAX_PACK_BYTES", "MAX_PACK_FILES", "PACK_SUFFIXES", "PackTree", "office_problems", "package_problems",
+           "rendered_part_problems", "walk_pack"]
 
 MAX_PACK_FILES = 500
 MAX_PACK_BYTES = 50 * 1024 * 1024
@@ -43,7 +44,7 @@ _REFUSED_NAMES = ("vbaproject.bin", "vbadata.xml", "activex", "oleobject", "embe
 _FETCHING_FIELDS = {"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "LINK", "DDE", "DDEAUTO", "IMPORT", "DATABASE",
                     "RD", "AUTOTEXTLIST"}
 _REFUSED_ELEMENTS = {"altChunk": "嵌入的外部文档（altChunk）", "control": "ActiveX 控件", "OLEObject": "嵌入的 OLE 对象",
-                     "subDoc": "子文档", "attachedTemplate": "附加模板"}
+                     "subDoc": "子文档", "attachedTemplate": "附加模板", "mailMerge": "邮件合并的数据源"}
 
 
 def _local(tag: str) -> str:
@@ -94,6 +95,7 @@ def package_problems(package: Package, shown: str, *, hint: str = _HINT) -> list
             problems.extend(_relationship_problems(root, name, shown, hint))
         elif lowered != "[content_types].xml":
             problems.extend(_part_problems(root, name, shown, hint))
+            problems.extend(_external_references(root, name, _external_ids(package, name), shown, hint))
     seen: set[tuple[str, str | None]] = set()
     unique = []
     for problem in problems:
@@ -101,6 +103,44 @@ def package_problems(package: Package, shown: str, *, hint: str = _HINT) -> list
             seen.add((problem.message, problem.file))
             unique.append(problem)
     return unique
+
+
+_R_NAMESPACES = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+                 "http://purl.oclc.org/ooxml/officeDocument/relationships")
+_LINK_ELEMENTS = {"hyperlink", "hlinkClick", "hlinkHover", "hlinkMouseOver"}  # where a click opens it
+
+
+def _external_ids(package: Package, part: str) -> set[str]:
+    """The ids of the external relationships of ``part`` (its ``_rels/NAME.rels``)."""
+    folder, _, base = part.rpartition("/")
+    wanted = f"{folder}/_rels/{base}.rels".lstrip("/").lower()
+    rels = next((name for name in package.names if name.lower() == wanted), None)
+    if rels is None:
+        return set()
+    try:
+        root = package.xml(rels)
+    except UnsafeXml:
+        return set()  # reported as a part of its own
+    found = set()
+    for element in root.iter():
+        attributes = {_local(key).lower(): value.strip() for key, value in element.attrib.items()}
+        if _local(element.tag) == "Relationship" and attributes.get("targetmode", "").lower() == "external":
+            found.add(attributes.get("id", ""))
+    return found
+
+
+def _external_references(root: ET.Element, part: str, external: set[str], shown: str, hint: str) -> list[Problem]:
+    """An external relationship used by anything but a hyperlink (a picture's r:link, an object) is fetched
+    when the file is opened, whatever the relationship's type says."""
+    if not external:
+        return []
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            namespace = key[1:].partition("}")[0] if key.startswith("{") else ""
+            if namespace in _R_NAMESPACES and value.strip() in external and _local(element.tag) not in _LINK_ELEMENTS:
+                return [Problem(f"文件把外部资源（网址或文件）当作图片或对象引用（{part}：{_local(element.tag)}），打开时会自动访问",
+                                shown, hint="不能链接外部文件或网址（普通的可点击超链接除外）；" + hint)]
+    return []
 
 
 def _content_types(package: Package) -> dict[str, str]:
@@ -150,11 +190,18 @@ def _relationship_problems(root: ET.Element, part: str, shown: str, hint: str) -
     return problems
 
 
+def rendered_part_problems(root: ET.Element, part: str, shown: str) -> list[Problem]:
+    """What a Word template part is after its tags ran (with the body left out): a template can spell a
+    field's name out of pieces ({{ 'INCLUDE' }}PICTURE, {% if %}…), so the output is checked too."""
+    return _part_problems(root, part, shown, _HINT)
+
+
 def _part_problems(root: ET.Element, part: str, shown: str, hint: str) -> list[Problem]:
     """Fields that include or fetch, and elements that embed, in one XML part."""
     problems: list[Problem] = []
     instructions: list[str] = []
     open_fields: list[list[str] | None] = []  # per field begun and not ended: its code so far, None once past it
+    named_by_field = False  # { { QUOTE "INCLUDEPICTURE" } "http://…" }: a field whose name another field makes
     for element in root.iter():
         local = _local(element.tag)
         if local in _REFUSED_ELEMENTS:
@@ -164,6 +211,9 @@ def _part_problems(root: ET.Element, part: str, shown: str, hint: str) -> list[P
         elif local == "fldChar":
             kind = next((v for k, v in element.attrib.items() if _local(k) == "fldCharType"), "")
             if kind == "begin":  # a field may begin inside another's code: INCLUDEPICTURE "{ QUOTE … }"
+                outer = open_fields[-1] if open_fields else None
+                if outer is not None and not "".join(outer).strip():
+                    named_by_field = True
                 open_fields.append([])
             elif open_fields:
                 code = open_fields[-1]
@@ -182,6 +232,9 @@ def _part_problems(root: ET.Element, part: str, shown: str, hint: str) -> list[P
         elif local == "f" and part.startswith("xl/") and (element.text or "").strip():
             problems.append(Problem(f"工作表里有公式（{part}）", shown, hint="请把公式换成数值（复制后“选择性粘贴—数值”）"))
     instructions.extend("".join(code) for code in open_fields if code)
+    if named_by_field:
+        problems.append(Problem(f"文件里有名称由另一个域生成的域代码（{part}）", shown,
+                                hint="这是隐藏 INCLUDEPICTURE、DDE 等域的手法；模板里不能有这样的域，请删掉它"))
     for instruction in instructions:
         words = instruction.replace('"', " ").split()
         if words and words[0].lstrip("\\").upper() in _FETCHING_FIELDS:

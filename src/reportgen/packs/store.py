@@ -17,6 +17,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -298,7 +299,7 @@ def _extract_zip(source: Path, destination: Path, shown: str) -> None:
     """Check every entry of a pack zip, then extract it counting bytes; any doubt refuses the whole zip."""
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
         raise PackError(Problem(f"压缩包无法打开（{os_error_text(exc) if isinstance(exc, OSError) else '格式不对'}）", shown)) from None
     with archive:
         problems: list[Problem] = []
@@ -347,7 +348,7 @@ def _extract_zip(source: Path, destination: Path, shown: str) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as src, target.open("xb") as out:
                     total = _copy_limited(src, out, total, info.file_size, shown)
-        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, ValueError):
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, ValueError, zlib.error):
             raise PackError(Problem("压缩包已损坏或格式不受支持", shown, hint="请让发放单位用 reportgen packs export 重新导出")) from None
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise UnsafePackError(Problem("压缩包里有重名的文件或文件夹", shown)) from None

@@ -9,6 +9,7 @@ and order, so the same profile and pack give the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,12 +35,19 @@ from ..ooxml import (
     xml_escape,
 )
 from ..packs.manifest import STYLE_ROLES
-from ..packs.safety import PACK_LIMITS, package_problems
-from .sandbox import WordSandbox, compile_part, render_part
+from ..packs.safety import PACK_LIMITS, package_problems, rendered_part_problems
+from .sandbox import MAX_OUTPUT_CHARS, TimeLimit, WordSandbox, compile_part, render_part, time_limit
 
 __all__ = ["WordTemplate"]
 
 _TEMPLATED = ("word/document.xml", "word/header", "word/footer")
+_BODY = "\ue000reportgen-body\ue000"  # where the body goes, while the template's own output is checked
+MAX_TEMPLATED_PARTS = 40
+MAX_TAGS = 500  # per part; a real template has a handful (docxtpl's clean-up of more takes long)
+
+
+def _plain(text: str) -> str:
+    return XML_INVALID.sub("", text).replace("\ue000", "")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
 _CORE_REL = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
@@ -65,20 +73,39 @@ class WordTemplate:
             raise PackError(Problem("Word 模板里没有正文（word/document.xml）", self.shown))
         self.styles = dict(styles)
         self.style_ids = _style_ids(package.parts.get("word/styles.xml", b""))
-        self.parts: list[tuple[str, bytes]] = _declare_properties([(n, package.parts[n]) for n in package.names])
+        try:
+            self.parts: list[tuple[str, bytes]] = _declare_properties([(n, package.parts[n]) for n in package.names])
+        except (UnicodeDecodeError, UnsafeXml):
+            raise PackError(Problem("Word 模板的部件不是 UTF-8 编码的 XML", self.shown,
+                                    hint="请用 Word 或 WPS 打开模板后重新保存为 .docx")) from None
         self.templates: dict[str, Template] = {}
         self.fixed: set[str] = set()  # parts whose XML structure cannot vary with the data: checked once
         self.checked: set[str] = set()
+        self.skeletons: set[bytes] = set()  # digests of rendered parts already checked
         env = WordSandbox()
         body_found = False
         for name, data in self.parts:
             if name.startswith(_TEMPLATED) and name.endswith(".xml") and (b"{{" in data or b"{%" in data):
                 from docxtpl import (
-                    DocxTemplate,  # lazy: about 100 ms of imports, needed only to lay out a draft
+                    DocxTemplate,  # lazy: about 40 ms of imports, needed only to lay out a draft
                 )
 
-                source = str(DocxTemplate.patch_xml(None, data.decode("utf-8")))  # patch_xml does not use self
-                template = compile_part(env, source, f"{self.shown}:{name}")
+                shown = f"{self.shown}:{name}"
+                if len(self.templates) >= MAX_TEMPLATED_PARTS or data.count(b"{{") + data.count(b"{%") > MAX_TAGS:
+                    raise UnsafePackError(Problem("Word 模板里的标记或带标记的部件太多", shown,
+                                                  hint=f"一个模板最多 {MAX_TEMPLATED_PARTS} 个带标记的部件、每个部件 {MAX_TAGS} 个标记"))
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise PackError(Problem("Word 模板的部件不是 UTF-8 编码", shown,
+                                            hint="请用 Word 或 WPS 打开模板后重新保存为 .docx")) from None
+                try:
+                    with time_limit():  # docxtpl's clean-up of tags Word split across runs
+                        source = str(DocxTemplate.patch_xml(None, text))  # patch_xml does not use self
+                except TimeLimit:
+                    raise UnsafePackError(Problem("Word 模板整理标记超时，已中止", shown,
+                                                  hint="这个模板包可能被人恶意修改过，请勿使用")) from None
+                template = compile_part(env, source, shown)
                 self.templates[name] = template
                 ast = env.parse(source)
                 if name == "word/document.xml":
@@ -120,29 +147,49 @@ class WordTemplate:
         return XML_INVALID.sub("", "".join(out))
 
     def render(self, document: Document) -> bytes:
-        """The .docx bytes of ``document``; its properties record where it came from and its fingerprint."""
+        """The .docx bytes of ``document``; its properties record where it came from and its fingerprint.
+
+        Each templated part is rendered with a marker for the body, checked as XML and for fetching
+        fields (once per distinct result), and only then gets the body: the template's own output is
+        what could be hostile, the body is made here from escaped text.
+        """
         context = {
-            "body": Markup(self.body_xml(document)),
-            "title": XML_INVALID.sub("", document.title),
-            "meta": {key: XML_INVALID.sub("", value) for key, value in document.meta.items()},
+            "body": Markup(_BODY),
+            "title": _plain(document.title),
+            "meta": {key: _plain(value) for key, value in document.meta.items()},
         }
+        body = self.body_xml(document)
         parts: dict[str, bytes] = {}
+        total = 0
+        bodies = 0
         for name, data in self.parts:
             template = self.templates.get(name)
             if template is None:
                 parts[name] = data
                 continue
             shown = f"{self.shown}:{name}"
-            rendered = render_part(template, context, shown).encode("utf-8")
+            skeleton = render_part(template, context, shown)
+            total += len(skeleton)
+            bodies += skeleton.count(_BODY)
+            if total > MAX_OUTPUT_CHARS or bodies > 2:
+                raise UnsafePackError(Problem("Word 模板输出的内容过多，已中止", shown,
+                                              hint="这个模板包可能被人恶意修改过，请勿使用"))
             if name not in self.checked:
-                try:
-                    parse_xml(rendered)
-                except UnsafeXml:
-                    raise PackError(Problem("Word 模板渲染后不是合法的 XML", shown,
-                                            hint="检查模板中的 {% %} 标记是否把段落拆坏了")) from None
+                digest = hashlib.sha256(skeleton.encode("utf-8")).digest()
+                if digest not in self.skeletons:
+                    try:
+                        root = parse_xml(skeleton.encode("utf-8"))
+                    except UnsafeXml:
+                        raise PackError(Problem("Word 模板渲染后不是合法的 XML", shown,
+                                                hint="检查模板中的 {% %} 标记是否把段落拆坏了")) from None
+                    problems = rendered_part_problems(root, name, self.shown)
+                    if problems:
+                        raise UnsafePackError(problems)
+                    if len(self.skeletons) < 1000:
+                        self.skeletons.add(digest)
                 if name in self.fixed:
                     self.checked.add(name)
-            parts[name] = rendered
+            parts[name] = skeleton.replace(_BODY, body).encode("utf-8")
         creator = document.meta.get("name") or document.meta.get("unit") or ""
         parts[CORE_PROPS] = core_properties(title=document.title, creator=creator, created=document.created)
         parts[CUSTOM_PROPS] = custom_properties(document.properties)
