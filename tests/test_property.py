@@ -7,10 +7,14 @@ huge, negative, NaN, None, lists, {label, value, unit, phrase} own facts), rando
 items and meta, rectifications, overrides, wording, and random structure options from the format
 (title, byline, length, each section's show/heading/numbering/points/intro).
 
-Each build must end in one of two ways:
+Half the profiles are careful (right types, the pack's keys, as many items as the pack asks for, any
+text in the user's own words) so that drafts are written as often as messages; the other half are
+careless.  Each build must end in one of two ways:
 - a written .docx: a valid zip with its parts, opened by python-docx, no paragraph showing template
-  syntax or a Python value ("{{", "{%", "None", "nan") unless the user typed it;
-- a ReportgenError whose every problem is in Chinese and names the profile file.
+  syntax or a Python value ("{{", "{%", "None", "nan") unless the user typed it; what the user wrote
+  is in it as written (own leads, an own title) and own text stays a sentence of its own before an
+  ``add`` (the shrunk counterexample is written out in the last test);
+- a ReportgenError whose every problem is in Chinese and names the profile file, with no draft left.
 Any other exception fails the test (Hypothesis prints the profile).
 
 Runs on the mini pack from conftest and on the built-in jiguan pack.
@@ -20,22 +24,26 @@ from __future__ import annotations
 
 import math
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from conftest import HAN_RE, docx_problems, full_meta, load_builtin, make_mini_pack, write_yaml
 from reportgen import core
+from reportgen.content.numbering import SELF_NUMBERED
 from reportgen.errors import ReportgenError
 from reportgen.inputs.profile import META_FIELDS, NUMBERING_NAMES, POINT_NAMES, SECTION_KINDS, STATUSES
 
 PROFILE = "p.yaml"
 FORBIDDEN = ("{{", "{%", "None", "nan")
+PUNCTUATION = "，,。.；;：:、！!？?…"
 CATALOGUE_OF = {"work": "topics", "problems": "problems", "causes": "causes", "measures": "measures"}
 
 # ---------------------------------------------------------------- value strategies
@@ -103,6 +111,10 @@ class Schema:
                              for kind, catalogue in CATALOGUE_OF.items()}
         self.sizes = {section.kind: (section.min_items, section.max_items) for section in pack.skeleton.sections
                       if section.kind in CATALOGUE_OF}
+        # a section without a heading of its own (the causes) is left out with the section it follows
+        kinds = [section.kind for section in pack.skeleton.sections]
+        self.follows = {section.kind: kinds[i - 1] for i, section in enumerate(pack.skeleton.sections)
+                        if i and section.heading is None and section.kind not in ("opening", "closing")}
         related = {key for relation in pack.relations for key in (*relation.left, *relation.right)}
         # facts a careful profile fills: not in a relation (a random pair could break it), with their types
         self.plain_facts = {key: spec for key, spec in sorted(pack.facts.items()) if key not in related}
@@ -249,6 +261,8 @@ def profiles(draw: st.DrawFn, schema: Schema) -> dict[str, Any]:
     for kind in CATALOGUE_OF:
         if draw(st.integers(0, 5)) == 0:
             continue  # left out: measures mirror the problems, the rest ask to be chosen
+        if careful and not schema.keys[kind]:
+            continue  # the pack has no such catalogue (qiye has no causes)
         if careful:  # each catalogue entry once, as many as the pack asks for, in any order
             low, high = schema.sizes.get(kind, (1, 5))
             picked = draw(st.lists(st.sampled_from(range(len(schema.keys[kind]))), min_size=min(low, len(schema.keys[kind])),
@@ -291,7 +305,7 @@ def typed_strings(data: Any) -> Iterator[str]:
             yield from typed_strings(value)
 
 
-def check_build(data: dict[str, Any], *, in_hypothesis: bool = True) -> str:
+def check_build(data: dict[str, Any], schema: Schema | None = None, *, in_hypothesis: bool = True) -> str:
     """Build ``data`` as a profile; assert the build ended in a draft or in messages; return which."""
     with tempfile.TemporaryDirectory(prefix="reportgen-property-") as name:
         folder = Path(name)
@@ -320,16 +334,92 @@ def check_build(data: dict[str, Any], *, in_hypothesis: bool = True) -> str:
         import docx
 
         paragraphs = [p.text for p in docx.Document(str(output)).paragraphs]
-        assert any(p.strip() for p in paragraphs), "an empty draft"
         typed = list(typed_strings(data))
         for token in FORBIDDEN:
             if any(token in s for s in typed):
                 continue  # the user typed it: the draft may show it as typed
             shown = [p for p in paragraphs if token in p]
             assert not shown, f"“{token}” in the draft: {shown[0]!r}"
+        typed_as_given(data, paragraphs, schema)
         if in_hypothesis:
             event("draft")
         return "draft"
+
+
+def visible(text: str) -> str:
+    """Text without whitespace and invisible characters (format and control characters)."""
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc"))
+
+
+def words(text: str) -> str:
+    """Visible text without punctuation, which the draft mends at joins (doubled commas, a lead's full stop)."""
+    return "".join(c for c in visible(text) if not unicodedata.category(c).startswith("P"))
+
+
+def unnumbered(text: str) -> str:
+    """The text without a number the user typed in front ("1." "（一）" "一是"): the draft numbers items itself."""
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))  # dropped when read
+    match = SELF_NUMBERED.match(text)
+    return text[match.end():] if match is not None and match.end() < len(text) else text
+
+
+def plain_string(text: str) -> bool:
+    """Whether ``text`` stays a string once its invisible characters are gone (unquoted "01\u200b" reads as 1)."""
+    try:
+        return isinstance(yaml.safe_load(visible(text) or "''"), str)
+    except yaml.YAMLError:
+        return True
+
+
+def first_addition(add: Any) -> str | None:
+    first = add[0] if isinstance(add, list) and add else add
+    text = first.get("text") if isinstance(first, dict) else first
+    return text if isinstance(text, str) else None
+
+
+def hidden(data: dict[str, Any], kind: str, schema: Schema | None) -> bool:
+    """Whether the profile's structure leaves section ``kind`` out (or the section it goes with)."""
+    layout = data.get("structure")
+    if not isinstance(layout, dict):
+        return False
+    given = layout.get(kind)
+    show = given.get("show") if isinstance(given, dict) else given
+    if show is False or (isinstance(show, str) and show.strip().lower() in ("false", "no", "off", "否")):
+        return True
+    follows = schema.follows.get(kind) if schema is not None else None
+    return follows is not None and hidden(data, follows, schema)
+
+
+def typed_as_given(data: dict[str, Any], paragraphs: list[str], schema: Schema | None = None) -> None:
+    """What the user wrote shows in the draft as written: own leads, own text as its own sentence, own title."""
+    shown, shown_words = visible("".join(paragraphs)), words("".join(paragraphs))
+    overrides = data.get("overrides") if isinstance(data.get("overrides"), dict) else {}
+    for kind in CATALOGUE_OF:
+        if hidden(data, kind, schema) or overrides.get(kind):
+            continue  # left out, or replaced as a whole by overrides (the 0.1 way)
+        items = data.get(kind)
+        for choice in items if isinstance(items, list) else ():
+            if not isinstance(choice, dict):
+                continue
+            lead = choice.get("lead")
+            if isinstance(lead, str) and "{" not in lead and words(unnumbered(lead)) and plain_string(lead):
+                assert words(unnumbered(lead)) in shown_words, f"{kind}: the lead “{lead}” is not in the draft"
+            own, added = choice.get("text"), first_addition(choice.get("add"))
+            if isinstance(own, str) and isinstance(added, str) and "{" not in own + added:
+                own, added = unnumbered(own), unnumbered(added)
+            if isinstance(own, str) and isinstance(added, str) and "{" not in own + added and visible(own) \
+                    and visible(added) and visible(own)[-1] not in PUNCTUATION:
+                # the user's text is a sentence of its own: what is added after it starts a new sentence
+                joined = visible(own) + visible(added)
+                if len(joined) >= 3 and not joined.isdigit():
+                    assert joined not in shown, f"{kind}: the text “{own}” runs on into the added “{added}”"
+    layout = data.get("structure")
+    title = layout.get("title") if isinstance(layout, dict) else None
+    replaced = overrides.get("title")  # the 0.1 way wins
+    if isinstance(title, str) and words(unnumbered(title)) and not replaced \
+            and title.strip().lower() not in ("false", "true", "yes", "no", "on", "off", "是", "否"):
+        first = next((p for p in paragraphs if p.strip()), "")
+        assert words(first) == words(unnumbered(title)), f"title “{title}”, the draft begins with “{first}”"
 
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=False, print_blob=True,
@@ -353,13 +443,13 @@ def jiguan_schema() -> Schema:
 @SETTINGS
 @given(data=st.data())
 def test_any_profile_for_the_mini_pack_ends_in_a_draft_or_messages(mini_schema: Schema, data: st.DataObject) -> None:
-    check_build(data.draw(profiles(mini_schema), label="profile"))
+    check_build(data.draw(profiles(mini_schema), label="profile"), mini_schema)
 
 
 @SETTINGS
 @given(data=st.data())
 def test_any_profile_for_jiguan_ends_in_a_draft_or_messages(jiguan_schema: Schema, data: st.DataObject) -> None:
-    check_build(data.draw(profiles(jiguan_schema), label="profile"))
+    check_build(data.draw(profiles(jiguan_schema), label="profile"), jiguan_schema)
 
 
 def test_the_generator_reaches_both_outcomes(mini_schema: Schema) -> None:
@@ -372,3 +462,20 @@ def test_the_generator_reaches_both_outcomes(mini_schema: Schema) -> None:
     seen.add(check_build({**valid, "meta": {**full_meta(), "year": "明年"}, "facts": {"sessions": float("nan")}},
                          in_hypothesis=False))
     assert seen == {"draft", "message"}
+
+
+@pytest.mark.parametrize("kind", ["work", "problems", "measures"])
+def test_own_text_without_a_full_stop_and_an_addition_stay_two_sentences(mini_schema: Schema, kind: str) -> None:
+    """The shrunk counterexample of ``typed_as_given``, written out: text and add are two sentences."""
+    chosen = {"work": ["alpha", "beta"], "problems": ["p_one", "p_two"], "causes": ["c_one"], "measures": ["m_one"]}
+    chosen[kind] = [{"key": chosen[kind][0], "text": "我们按计划推进这项工作", "add": "今年又开展了专项检查"},
+                    *chosen[kind][1:]]
+    data = {"pack": mini_schema.request, "meta": full_meta(), "facts": {"sessions": 12}, **chosen}
+    with tempfile.TemporaryDirectory(prefix="reportgen-property-") as name:
+        result = core.build(write_yaml(Path(name) / PROFILE, data), Path(name) / "out.docx")
+        import docx
+
+        paragraphs = [p.text for p in docx.Document(str(result.output)).paragraphs]
+    shown = next((p for p in paragraphs if "我们按计划推进这项工作" in p), None)
+    assert shown is not None, paragraphs
+    assert "我们按计划推进这项工作。今年又开展了专项检查。" in shown, shown

@@ -370,6 +370,8 @@ class _Composer:
                 headings += 1
                 section.heading_label = item_label("chinese", headings)
             self._section(section)
+        if not any(paragraph.role in ("body", "heading") for paragraph in self.paragraphs):
+            self.report(("structure",), "稿子没有正文：structure 把各部分都去掉了", "至少保留一个部分", at_key=True)
         self._unused_facts()
         self._length_check()
         document = Document(
@@ -425,6 +427,9 @@ class _Composer:
             # a section without a heading of its own (the causes after the problems) goes with the one it follows
             follows = spec.heading is None and spec.kind not in ("opening", "closing")
             if "sections" not in locked and ((layout is not None and layout.show is False) or (follows and dropped)):
+                if follows and dropped and self.profile.choices(spec.kind):
+                    self.warn((spec.kind,), f"上一部分去掉了，这里选的{SECTION_WORDS[spec.kind]}也不会写进稿子",
+                              f"要保留它，就不要在 structure 里去掉上一部分；不要它，就删掉 {spec.kind}")
                 dropped = True
                 continue
             dropped = False
@@ -636,6 +641,8 @@ class _Composer:
             lead = []
         if choice.text:
             body = self.user_text(choice.text, (*choice.path, "text"))
+            if choice.add:  # the user's text and the addition stay two sentences
+                body = _with_period(body)
             for addition in choice.add:
                 body += _with_period(self.user_text(addition.text, addition.path))
         elif kind == "work":

@@ -38,7 +38,7 @@ from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_p
 from ..packs.manifest import load_pack
 from .drafting import DRAFT_SUFFIXES, Draft, Run
 from .guard import Guard, State, folder_lock, in_pack_folder, remove_orphaned_temporaries, state_of
-from .similarity import Text, best_candidates, normalize, ratios
+from .similarity import Text, best_candidates, normalize, ratios, shown_ratio
 from .summary import SUMMARY_NAME, SummaryRow, write_summary
 
 __all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
@@ -202,8 +202,8 @@ def _item(task: Task, draft: Draft, target: Path, backup: Path | None) -> BatchI
         str(meta.year or ""), draft.document.han_count(), len(draft.missing),
         tuple((k, h, v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, h, v in facts),
         tuple(w.message for w in draft.warnings), None, draft.document.text,
-        str(backup) if backup else None, length, created=draft.document.created.date().isoformat(),
-        pack_root=str(draft.pack.root))
+        str(backup) if backup else None, length, last_year_ratio=draft.last_year_ratio,
+        created=draft.document.created.date().isoformat(), pack_root=str(draft.pack.root))
 
 
 def build_task(run: Run, task: Task, fmt: str, force: bool) -> BatchItem:
@@ -390,13 +390,13 @@ def _compare(items: list[BatchItem], settings: Run, threshold: float, pool: Proc
         warnings = list(item.warnings)
         if best is not None and ratio is not None:
             name = texts[best].name
-            changes.update(similar_to=name, ratio=round(ratio, 3))
+            changes.update(similar_to=name, ratio=shown_ratio(ratio))
             if ratio > threshold:
-                warnings.append(f"与 {name} 的复制比为 {ratio:.0%}，超过 {threshold:.0%}")
+                warnings.append(f"与 {name} 的复制比为 {shown_ratio(ratio):.0%}，超过 {threshold:.0%}")
         if example_ratio is not None:
-            changes["example_ratio"] = round(example_ratio, 3)
+            changes["example_ratio"] = shown_ratio(example_ratio)
             if example_ratio > threshold:
-                warnings.append(f"与模板包示例稿的复制比为 {example_ratio:.0%}")
+                warnings.append(f"与模板包示例稿的复制比为 {shown_ratio(example_ratio):.0%}")
         for other in _others_in(item, owners):
             warnings.append(f"稿子里出现了本批另一个单位或人员的名称“{other}”")
         changes["warnings"] = tuple(dict.fromkeys(warnings))

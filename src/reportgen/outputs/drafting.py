@@ -26,7 +26,7 @@ from ..render.markdown import to_markdown
 from ..render.word import WordTemplate
 from .guard import Guard, folder_lock
 from .ledger import LedgerRow, apply_ledger
-from .similarity import compare, normalize
+from .similarity import compare, normalize, shown_ratio
 
 __all__ = ["BuildResult", "Draft", "Missing", "Run"]
 
@@ -50,6 +50,7 @@ class Draft:
     warnings: tuple[Problem, ...]
     said: frozenset[str] = frozenset()
     promises: tuple[tuple[str | None, str, str | None], ...] = ()  # (problem key, problem, its measure)
+    last_year_ratio: float | None = None  # 复制比 against last year's draft, when the profile names it
 
     @property
     def missing(self) -> tuple[Missing, ...]:
@@ -135,13 +136,15 @@ class Run:
             raise ProfileError(sorted(problems, key=Problem.sort_key))
         warnings = [*ledger_warnings, *fact_warnings, *composition.warnings,
                     *self._leftovers(pack, profile, composition.document)]
-        warnings += self._last_year(profile, composition.document, profile_dir)
+        last_year_ratio, last_year_warnings = self._last_year(profile, composition.document, profile_dir)
+        warnings += last_year_warnings
         shadowed = None if example else self.finder.shadowed(pack)  # a pack's own example: the pack is given
         if shadowed is not None:
             warnings.append(Problem(f"使用的是{'已安装' if pack.source == 'user' else '本地'}的模板包 {pack.label}"
                                     f"（{display_path(pack.root)}），它与内置模板包“{pack.name}”同名，内置的没有使用",
                                     hint="确认这是上级发放的模板包；如要用内置的，请删除或改名这个模板包"))
-        return Draft(profile, pack, facts, composition.document, tuple(warnings), composition.said, composition.promises)
+        return Draft(profile, pack, facts, composition.document, tuple(warnings), composition.said, composition.promises,
+                     last_year_ratio)
 
     def _leftovers(self, pack: Pack, profile: Profile, document: Document) -> list[Problem]:
         """The pack example's unit or person left in a draft that is not the example's (the 平乐 mistake)."""
@@ -169,24 +172,25 @@ class Run:
         return [Problem(f"稿子里出现了模板包示例单位或人员的名称“{name}”", profile.file,
                         hint="这多半是从示例里复制来的文字，请改成本单位的情况") for name in shown]
 
-    def _last_year(self, profile: Profile, document: Document, profile_dir: Path | None) -> list[Problem]:
+    def _last_year(self, profile: Profile, document: Document, profile_dir: Path | None) -> tuple[float | None, list[Problem]]:
         """复制比 against last year's draft (``last_year.draft``): copying last year's report is the habit
         this tool replaces, so a draft that repeats it is pointed out."""
         if not profile.last_year.draft:
-            return []
+            return None, []
         path = Path(profile.last_year.draft)
         if not path.is_absolute() and profile_dir is not None:
             path = profile_dir / path
         try:
             text, names = document_text(path)
         except ReportgenError as exc:
-            return [Problem(f"上年的稿子读不出来：{exc.problems[0].message}", profile.file, hint="检查 last_year.draft 的路径")]
+            return None, [Problem(f"上年的稿子读不出来：{exc.problems[0].message}", profile.file,
+                                  hint="检查 last_year.draft 的路径")]
         own = (profile.meta.unit or "", profile.meta.name or "", *names)
         ratio = compare(normalize("本稿", document.text, own), normalize(path.name, text, own)).ratio
         if ratio <= LAST_YEAR_THRESHOLD:
-            return []
-        return [Problem(f"与上年的稿子（{display_path(path)}）的复制比为 {ratio:.0%}", profile.file,
-                        hint="换一种措辞（wording: 1），或多写今年的新做法")]
+            return shown_ratio(ratio), []
+        return shown_ratio(ratio), [Problem(f"与上年的稿子（{display_path(path)}）的复制比为 {shown_ratio(ratio):.0%}",
+                                            profile.file, hint="换一种措辞（wording: 1），或多写今年的新做法")]
 
     # -- writing
 

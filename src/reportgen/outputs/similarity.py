@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import array
 import functools
+import math
 import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 __all__ = ["RUN", "Match", "Text", "best_candidates", "best_matches", "compare", "coverage", "grams", "normalize",
-           "ratios"]
+           "ratios", "shown_ratio"]
 
 RUN = 13
 # Anchors: Chinese characters in every fifth block of 16 code points (a class of ranges compiles fast).
@@ -81,6 +82,12 @@ class Match:
             text = self.a.original[self.a.origin[start]:self.a.origin[end - 1] + 1]
             result.append(text if len(text) <= width else text[: width - 1] + "…")
         return result
+
+
+def shown_ratio(ratio: float) -> float:
+    """A 复制比 rounded to whole percent, half up, as it is printed and as a spreadsheet shows it (Python's
+    own “:.0%” of 0.225 gives 22%, Excel and Calc 23%)."""
+    return math.floor(ratio * 100 + 0.5) / 100
 
 
 def grams(text: str) -> list[int]:

@@ -85,9 +85,12 @@ def summary_bytes(rows: Sequence[SummaryRow], folder: Path, threshold: float) ->
             cell.fill = FLAG
             cell.font = Font(name="宋体", bold=True)
     files = workbook.create_sheet("文件与问题")
-    table_sheet(files, ["序号", "单位", "资料文件", "输出文件", "与示例稿的复制比", "出错原因（全文）"],
-                [[row.number, row.unit, row.source, _relative(row.output, folder), row.example_ratio, row.error]
-                 for row in rows], [5, 22, 30, 30, 10, 60])
+    table_sheet(files, ["序号", "单位", "资料文件", "输出文件", "与示例稿的复制比", "与上年稿子的复制比", "出错原因（全文）"],
+                [[row.number, row.unit, row.source, _relative(row.output, folder), row.example_ratio,
+                  row.last_year_ratio, row.error] for row in rows], [5, 22, 30, 30, 10, 10, 60])
+    for column in (5, 6):
+        for offset in range(2, len(rows) + 2):
+            files.cell(row=offset, column=column).number_format = "0%"
     created = max((dt.datetime.fromisoformat(row.created) for row in rows if row.created),
                   default=dt.datetime(2000, 1, 1)).replace(tzinfo=dt.UTC)
     return save_workbook(workbook, created=created, properties={"reportgen.kind": "summary",
