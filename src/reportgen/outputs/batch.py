@@ -11,15 +11,17 @@ files only and a rerun finishes the rest.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import (
     OutputError,
@@ -369,7 +371,8 @@ def _compare(items: list[BatchItem], settings: Run, threshold: float, pool: Proc
     the pool's workers, in chunks."""
     good = [item for item in items if item.ok and item.text]
     names = {item.index: (item.unit, item.name) for item in good}
-    texts = [normalize(Path(item.output or item.label).name, item.text, names[item.index]) for item in good]
+    texts = [normalize(Path(item.output or item.label).name, item.text, names[item.index], passages=False)
+             for item in good]
     candidates = best_candidates(texts)
     examples = _example_texts(good, settings.fresh())
     work = [(text.normalized, (None if best is None else texts[best].normalized,
@@ -379,11 +382,12 @@ def _compare(items: list[BatchItem], settings: Run, threshold: float, pool: Proc
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
     rows: list[list[float | None]] = []
     try:
-        for part in (pool.map(ratios, chunks) if pool is not None and len(chunks) > 1 else map(ratios, chunks)):
+        for part in (_in_pool(pool, ratios, chunks, jobs) if pool is not None and len(chunks) > 1
+                     else map(ratios, chunks)):
             rows += part
     except BrokenProcessPool:  # the pool lost a worker earlier: compare here instead
         rows = [row for chunk in chunks for row in ratios(chunk)]
-    owners = _name_owners(good)
+    starts, first = _name_index(good)
     result: dict[int, BatchItem] = {item.index: item for item in items}
     for item, best, (ratio, example_ratio) in zip(good, candidates, rows, strict=True):
         changes: dict[str, object] = {}
@@ -397,34 +401,47 @@ def _compare(items: list[BatchItem], settings: Run, threshold: float, pool: Proc
             changes["example_ratio"] = shown_ratio(example_ratio)
             if example_ratio > threshold:
                 warnings.append(f"与模板包示例稿的复制比为 {shown_ratio(example_ratio):.0%}")
-        for other in _others_in(item, owners):
+        for other in _others_in(item, starts, first):
             warnings.append(f"稿子里出现了本批另一个单位或人员的名称“{other}”")
         changes["warnings"] = tuple(dict.fromkeys(warnings))
         result[item.index] = replace(item, **changes)  # type: ignore[arg-type]
     return [replace(result[item.index], text="") for item in items]
 
 
-def _name_owners(items: Sequence[BatchItem]) -> dict[str, set[int]]:
-    owners: dict[str, set[int]] = {}
-    for item in items:
-        for name in (item.unit, item.name):
-            if len(name) >= 2:
-                owners.setdefault(name, set()).add(item.index)
-    return owners
+def _in_pool(pool: ProcessPoolExecutor, function: Callable[[Any], Any], chunks: Sequence[Any], jobs: int) -> Iterator[Any]:
+    """``function`` over ``chunks`` in the pool, in order, with only a few chunks in flight (each carries
+    texts: all at once would hold a second copy of the batch in memory)."""
+    waiting: collections.deque[Future[Any]] = collections.deque()
+    for chunk in chunks:
+        waiting.append(pool.submit(function, chunk))
+        if len(waiting) >= 2 * jobs:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
 
 
-def _others_in(item: BatchItem, owners: dict[str, set[int]]) -> Iterator[str]:
-    """Other units' and persons' names in ``item``'s text (found by their first two characters)."""
-    text = item.text
-    own = {item.unit, item.name}
+def _name_index(items: Sequence[BatchItem]) -> tuple[dict[str, list[str]], re.Pattern[str] | None]:
+    """The batch's unit and person names by their first two characters, and a pattern of their first
+    characters (so a text is scanned in C, stopping only where some name could start)."""
+    names = sorted({name for item in items for name in (item.unit, item.name) if len(name) >= 2})
     starts: dict[str, list[str]] = {}
-    for name in owners:
-        if name not in own and not any(name in mine for mine in own if mine):
-            starts.setdefault(name[:2], []).append(name)
+    for name in names:
+        starts.setdefault(name[:2], []).append(name)
+    firsts = sorted({name[0] for name in names})
+    return starts, (re.compile("[" + "".join(re.escape(char) for char in firsts) + "]") if firsts else None)
+
+
+def _others_in(item: BatchItem, starts: dict[str, list[str]], first: re.Pattern[str] | None) -> Iterator[str]:
+    """Other units' and persons' names in ``item``'s text."""
+    if first is None:
+        return
+    text = item.text
+    own = [name for name in (item.unit, item.name) if name]
     seen: set[str] = set()
-    for i in range(len(text) - 1):
+    for match in first.finditer(text):
+        i = match.start()
         for name in starts.get(text[i:i + 2], ()):
-            if name not in seen and text.startswith(name, i):
+            if name not in seen and text.startswith(name, i) and not any(name in mine for mine in own):
                 seen.add(name)
                 yield name
 
