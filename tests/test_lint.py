@@ -46,7 +46,7 @@ def test_an_over_long_sentence_is_flagged() -> None:
 def test_leads_in_one_pattern_are_flagged_and_varied_leads_are_not() -> None:
     same = ("抓理论武装，强化政治引领", "抓责任落实，强化履职担当", "抓支部建设，强化标准规范")
     assert any("同一个句式" in note for note in lint_document(_document(leads=same)))
-    varied = ("提高政治站位，落实主体责任", "强化教育培训，深化理论武装", "严格对标对表，推进标准化建设")
+    varied = ("提高政治站位，落实主体责任", "强化教育培训，深化理论武装", "对照标准规范，抓好支部建设")
     assert not any("同一个句式" in note for note in lint_document(_document(leads=varied)))
 
 
