@@ -80,7 +80,7 @@ class Match:
         longest = sorted(self.spans, key=lambda span: span[1] - span[0], reverse=True)[:limit]
         result = []
         for start, end in sorted(longest):
-            text = self.a.original[self.a.origin[start]:self.a.origin[end - 1] + 1]
+            text = " ".join(self.a.original[self.a.origin[start]:self.a.origin[end - 1] + 1].split())  # one line
             result.append(text if len(text) <= width else text[: width - 1] + "…")
         return result
 
