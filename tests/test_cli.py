@@ -577,3 +577,10 @@ def test_console_script_maps_exit_codes(tmp_path: Path) -> None:
                              env=_env(), cwd=tmp_path, timeout=60, check=False)
     assert missing.returncode == 1
     assert "nothing.yaml：找不到资料文件" in missing.stderr
+
+
+def test_init_help_names_its_default_pack_not_a_file_that_does_not_exist_yet() -> None:
+    """``init`` writes the profile: its --pack cannot default to what that profile says."""
+    text = "".join(run("init", "-h").stdout.split())
+    assert "默认jiguan" in text
+    assert "资料文件里pack:" not in text

@@ -371,7 +371,8 @@ class _Progress:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("path", type=click.Path(path_type=Path), metavar="资料文件")
-@PACK_OPTION
+@click.option("--pack", "pack_request", metavar="名称或路径",
+              help="使用的模板包：名称（可带版本要求，如 jiguan>=2.0）或模板包文件夹；默认 jiguan。")
 @click.option("--force", is_flag=True, help="文件已存在时覆盖（旧文件会先备份）。")
 @handle_errors
 def init(path: Path, pack_request: str | None, force: bool) -> None:
@@ -441,7 +442,9 @@ def _check_workbook(path: Path, pack_request: str | None, strict: bool) -> None:
 @click.argument("source", type=click.Path(path_type=Path), metavar="上年的资料文件或述职报告")
 @click.option("-o", "--output", type=click.Path(path_type=Path), metavar="新资料文件.yaml",
               help="新的资料文件；默认把文件名里的年份加一，如 2025.yaml → 2026.yaml。")
-@PACK_OPTION
+@click.option("--pack", "pack_request", metavar="名称或路径",
+              help="使用的模板包：名称（可带版本要求）或模板包文件夹；默认沿用上年资料文件里 pack: 写的，"
+                   "从 Word 稿开始时默认 jiguan。")
 @click.option("--ledger", type=click.Path(path_type=Path), metavar="整改台账.xlsx", help="用填好的整改台账填写整改进度和整改情况。")
 @click.option("--force", is_flag=True, help="新资料文件已存在时覆盖（旧文件会先备份）。")
 @click.option("--yes", "-y", is_flag=True, help="从 Word 文件里提取问题时，不再逐项确认。")
