@@ -207,7 +207,7 @@ def test_template_tags_cannot_assemble_a_fetching_field(pack: Path, tmp_path: Pa
     output = tmp_path / "稿子.docx"
     result = cli("build", pack / "example.yaml", "--pack", pack, "-o", output, cwd=tmp_path)
     if result.returncode == 0:
-        from reportgen.packs.safety import office_problems
+        from reportgen.office_safety import office_problems
 
         problems = office_problems(output.read_bytes(), "draft")
         assert not problems, [p.message for p in problems]
@@ -298,7 +298,7 @@ def test_template_parts_in_other_xml_encodings_are_a_chinese_message(case: str, 
         return {"[Content_Types].xml": b"\xff\xfe" + types.encode("utf-16-le")}
 
     edit_template(pack, make)
-    from reportgen.packs.safety import office_problems
+    from reportgen.office_safety import office_problems
 
     assert office_problems(pack / TEMPLATE, "template") == []  # the file itself is fine: expat reads it
     result = cli("packs", "check", pack, cwd=tmp_path)

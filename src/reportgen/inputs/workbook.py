@@ -83,7 +83,7 @@ def _open(path: Path, what: str) -> tuple[Any, bytes]:
     """A workbook opened read-only, after the checks a pack gets (size, zip bomb, links, macros, formulas)."""
     from openpyxl import load_workbook
 
-    from ..packs.safety import package_problems
+    from ..office_safety import package_problems
 
     shown = display_path(path)
     data = read_bytes(path, what=what, limit=MAX_BYTES, hint=f"{what}一般只有几百 KB")

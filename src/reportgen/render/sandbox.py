@@ -90,28 +90,24 @@ def disallowed(ast: nodes.Template) -> list[tuple[int, str]]:
     return found
 
 
-_active = threading.local()
-
-
 def _on_alarm(signum: int, frame: Any) -> None:
     raise TimeLimit()
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float = SECONDS) -> Iterator[None]:
-    """Interrupt a long compile or render after ``seconds`` (Unix, main thread; nested limits add nothing)."""
+    """Interrupt a long compile or render after ``seconds`` (Unix, main thread).  Inside a limit already
+    running (its timer is set), the outer limit stands."""
     usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-              and not getattr(_active, "on", False))
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
     if not usable:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    _active.on = True
     try:
         yield
     finally:
-        _active.on = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

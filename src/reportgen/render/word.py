@@ -19,6 +19,7 @@ from markupsafe import Markup
 from ..content.model import Document
 from ..errors import PackError, Problem, UnsafePackError, display_path
 from ..inputs.source import XML_INVALID
+from ..office_safety import package_problems, rendered_part_problems
 from ..ooxml import (
     CORE_PROPS,
     CUSTOM_PROPS,
@@ -35,7 +36,7 @@ from ..ooxml import (
     xml_escape,
 )
 from ..packs.manifest import STYLE_ROLES
-from ..packs.safety import PACK_LIMITS, package_problems, rendered_part_problems
+from ..packs.safety import PACK_LIMITS
 from .sandbox import MAX_OUTPUT_CHARS, TimeLimit, WordSandbox, compile_part, render_part, time_limit
 
 __all__ = ["WordTemplate"]
