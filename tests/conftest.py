@@ -7,6 +7,7 @@ Helpers are plain functions (``from conftest import …``) plus a few fixtures.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import posixpath
@@ -364,3 +365,45 @@ def convert(source: Path, outdir: Path, target: str) -> Path:
 def calc_csv(xlsx: Path, outdir: Path) -> str:
     """The first sheet of ``xlsx`` as LibreOffice Calc reads it (CSV text)."""
     return convert(xlsx, outdir, "csv:Text - txt - csv (StarCalc):44,34,76").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- zips and folders
+
+
+def rewrite_zip(data: bytes, changes: Mapping[str, bytes | str | None]) -> bytes:
+    """A copy of a zip (.docx) with members replaced, added (new names) or removed (None)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            if info.filename in changes:
+                replacement = changes[info.filename]
+                if replacement is not None:
+                    zf.writestr(info.filename, replacement)
+            else:
+                zf.writestr(info.filename, source.read(info))
+        for name, replacement in changes.items():
+            if name not in source.namelist() and replacement is not None:
+                zf.writestr(name, replacement)
+    return out.getvalue()
+
+
+def member(data: bytes, name: str) -> str:
+    """One member of a zip (.docx), as text."""
+    return zipfile.ZipFile(io.BytesIO(data)).read(name).decode("utf-8")
+
+
+def tree_digest(root: Path) -> str:
+    """Every folder, file name, link and file content under root ("absent" if it does not exist)."""
+    if not root.exists():
+        return "absent"
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            digest.update(f"L {rel} {os.readlink(path)}\n".encode())
+        elif path.is_dir():
+            digest.update(f"D {rel}\n".encode())
+        else:
+            digest.update(f"F {rel} {hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return digest.hexdigest()

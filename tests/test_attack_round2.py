@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import member, rewrite_zip
+
 REPORTGEN = Path(sys.executable).with_name("reportgen")
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -108,25 +110,8 @@ def assert_chinese_failure(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in output and "Error:" not in output, output[-3000:]
 
 
-def rewrite_zip(data: bytes, changes: Mapping[str, bytes | str | None]) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in source.infolist():
-            if info.filename in changes:
-                replacement = changes[info.filename]
-                if replacement is not None:
-                    zf.writestr(info.filename, replacement)
-            else:
-                zf.writestr(info.filename, source.read(info))
-        for name, replacement in changes.items():
-            if name not in source.namelist() and replacement is not None:
-                zf.writestr(name, replacement)
-    return out.getvalue()
 
 
-def member(data: bytes, name: str) -> str:
-    return zipfile.ZipFile(io.BytesIO(data)).read(name).decode("utf-8")
 
 
 def edit_template(pack: Path, make: Callable[[bytes], Mapping[str, bytes | str | None]]) -> None:

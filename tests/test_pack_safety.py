@@ -17,7 +17,6 @@ subprocess under a memory limit and a timeout: they must be refused before anyth
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -37,6 +36,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from conftest import member, rewrite_zip, tree_digest
 from reportgen.cli import cli
 
 NAME = "hostile"
@@ -73,20 +73,6 @@ def run(*args: str | Path) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def tree_digest(root: Path) -> str:
-    """Every folder, file name and file content under root ("absent" if it does not exist)."""
-    if not root.exists():
-        return "absent"
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_symlink():
-            digest.update(f"L {rel} {os.readlink(path)}\n".encode())
-        elif path.is_dir():
-            digest.update(f"D {rel}\n".encode())
-        else:
-            digest.update(f"F {rel} {hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
-    return digest.hexdigest()
 
 
 def set_version(root: Path, version: str) -> None:
@@ -102,26 +88,8 @@ def copy_pack(good: Path, target: Path, version: str = "0.2.0") -> Path:
     return target
 
 
-def rewrite_zip(data: bytes, changes: Mapping[str, bytes | None]) -> bytes:
-    """A copy of a zip (.docx) with members replaced, added (new names) or removed (None)."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in source.infolist():
-            if info.filename in changes:
-                replacement = changes[info.filename]
-                if replacement is not None:
-                    zf.writestr(info.filename, replacement)
-            else:
-                zf.writestr(info.filename, source.read(info))
-        for name, replacement in changes.items():
-            if name not in source.namelist() and replacement is not None:
-                zf.writestr(name, replacement)
-    return out.getvalue()
 
 
-def member(docx: bytes, name: str) -> str:
-    return zipfile.ZipFile(io.BytesIO(docx)).read(name).decode("utf-8")
 
 
 def with_paragraphs(docx: bytes, xml: str) -> bytes:

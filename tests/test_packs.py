@@ -7,7 +7,6 @@ asserted about them is read from the pack itself, so content work on them does n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -26,7 +25,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from conftest import BUILTIN, TEMPLATES, make_mini_pack
+from conftest import BUILTIN, TEMPLATES, make_mini_pack, tree_digest
 from reportgen.cli import cli
 
 VARIETY = re.compile(r"^措辞变化：\d+ 处句子和标题句，每处至少 \d+ 种、平均 \d+(\.\d+)? 种说法$", re.MULTILINE)
@@ -39,18 +38,6 @@ def run(*args: str | Path) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def tree_digest(root: Path) -> str:
-    """Every folder, file name and file content under root ("absent" if it does not exist)."""
-    if not root.exists():
-        return "absent"
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_dir():
-            digest.update(f"D {rel}\n".encode())
-        else:
-            digest.update(f"F {rel} {hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
-    return digest.hexdigest()
 
 
 def set_top_level(root: Path, **values: str) -> None:
