@@ -9,7 +9,6 @@ from pathlib import Path
 
 from .content.lint import lint_document, lint_sentences, variety
 from .errors import (
-    OutputError,
     PackError,
     Problem,
     ProfileError,
@@ -242,11 +241,6 @@ def install(source: Path, *, force: bool = False) -> tuple[InstallResult, str | 
     note = (f"已安装的模板包“{result.pack.name}”与内置模板包同名：资料文件写 pack: {result.pack.name} 时将使用已安装的这个"
             if shadowed is not None else None)
     return result, note
-
-
-def refuse_existing(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise OutputError(Problem("文件已存在，没有覆盖", display_path(path), hint="换一个文件名，或加 --force 覆盖"))
 
 
 __all__ += ["ExportResult", "listing_lines"]

@@ -10,6 +10,7 @@ any quoting, any part name — so a check cannot be dodged by spelling.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree as ET
 
@@ -40,6 +41,12 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _attributes(element: ET.Element) -> dict[str, str]:
+    """An element's attributes by local name, lower case (relationships and content types are written
+    with any prefix and any case)."""
+    return {_local(key).lower(): value.strip() for key, value in element.attrib.items()}
+
+
 def office_problems(source: Path | bytes, shown: str, *, limits: PackageLimits = OFFICE_LIMITS,
                     hint: str = _HINT) -> list[Problem]:
     """Why an Office file (.docx/.xlsx) may not be used; empty when it is safe.  ``hint`` says what to
@@ -57,7 +64,17 @@ def package_problems(package: Package, shown: str, *, hint: str = _HINT) -> list
     def refuse(message: str) -> None:
         problems.append(Problem(message, shown, hint=hint))
 
-    types = _content_types(package)
+    roots: dict[str, ET.Element | None] = {}  # each part parsed once (a part's .rels is read for it too)
+
+    def root_of(name: str) -> ET.Element | None:
+        if name not in roots:
+            try:
+                roots[name] = package.xml(name)
+            except UnsafeXml:
+                roots[name] = None
+        return roots[name]
+
+    types = _content_types(package, root_of)
     for name in package.names:
         lowered = name.lower().replace("\\", "/")
         content_type = types.get(name, "")
@@ -75,16 +92,15 @@ def package_problems(package: Package, shown: str, *, hint: str = _HINT) -> list
         declared_xml = lowered_type.endswith("xml") or lowered.endswith((".xml", ".rels"))
         if not (declared_xml or _looks_like_xml(package.parts[name])):
             continue
-        try:
-            root = package.xml(name)
-        except UnsafeXml:
+        root = root_of(name)
+        if root is None:
             refuse(f"部件“{name}”不是合法的 XML，或含有 DTD/实体声明")
             continue
         if lowered.endswith(".rels"):
             problems.extend(_relationship_problems(root, name, shown, hint))
         elif lowered != "[content_types].xml":
             problems.extend(_part_problems(root, name, shown, hint))
-            problems.extend(_external_references(root, name, _external_ids(package, name), shown, hint))
+            problems.extend(_external_references(root, name, _external_ids(package, name, root_of), shown, hint))
     seen: set[tuple[str, str | None]] = set()
     unique = []
     for problem in problems:
@@ -99,20 +115,17 @@ _R_NAMESPACES = ("http://schemas.openxmlformats.org/officeDocument/2006/relation
 _LINK_ELEMENTS = {"hyperlink", "hlinkClick", "hlinkHover", "hlinkMouseOver"}  # where a click opens it
 
 
-def _external_ids(package: Package, part: str) -> set[str]:
+def _external_ids(package: Package, part: str, root_of: Callable[[str], ET.Element | None]) -> set[str]:
     """The ids of the external relationships of ``part`` (its ``_rels/NAME.rels``)."""
     folder, _, base = part.rpartition("/")
     wanted = f"{folder}/_rels/{base}.rels".lstrip("/").lower()
     rels = next((name for name in package.names if name.lower() == wanted), None)
-    if rels is None:
-        return set()
-    try:
-        root = package.xml(rels)
-    except UnsafeXml:
-        return set()  # reported as a part of its own
+    root = root_of(rels) if rels is not None else None
+    if root is None:
+        return set()  # none, or unreadable (reported as a part of its own)
     found = set()
     for element in root.iter():
-        attributes = {_local(key).lower(): value.strip() for key, value in element.attrib.items()}
+        attributes = _attributes(element)
         if _local(element.tag) == "Relationship" and attributes.get("targetmode", "").lower() == "external":
             found.add(attributes.get("id", ""))
     return found
@@ -132,19 +145,16 @@ def _external_references(root: ET.Element, part: str, external: set[str], shown:
     return []
 
 
-def _content_types(package: Package) -> dict[str, str]:
+def _content_types(package: Package, root_of: Callable[[str], ET.Element | None]) -> dict[str, str]:
     """Each part's declared content type, from [Content_Types].xml's overrides and defaults."""
     source = next((name for name in package.names if name.lower() == "[content_types].xml"), None)
-    if source is None:
-        return {}
-    try:
-        root = package.xml(source)
-    except UnsafeXml:
+    root = root_of(source) if source is not None else None
+    if root is None:
         return {}
     defaults: dict[str, str] = {}
     overrides: dict[str, str] = {}
     for element in root.iter():
-        attributes = {_local(key).lower(): value.strip() for key, value in element.attrib.items()}
+        attributes = _attributes(element)
         content_type = attributes.get("contenttype", "")
         if _local(element.tag) == "Default":
             defaults[attributes.get("extension", "").lower()] = content_type
@@ -166,7 +176,7 @@ def _relationship_problems(root: ET.Element, part: str, shown: str, hint: str) -
     for element in root.iter():
         if _local(element.tag) != "Relationship":
             continue
-        attributes = {_local(key).lower(): value.strip() for key, value in element.attrib.items()}
+        attributes = _attributes(element)
         kind = attributes.get("type", "").rstrip("/").rsplit("/", 1)[-1].lower()
         target = attributes.get("target", "")
         external = attributes.get("targetmode", "").lower() == "external"

@@ -105,8 +105,6 @@ class _Section:
 class _Item:
     lead: list[Span]
     body: list[Span]
-    where_key: str  # profile key path shown in messages
-    carried: bool = False
 
 
 class _Chooser:
@@ -601,7 +599,7 @@ class _Composer:
                         "增删条目使数量符合要求", at_key=True)
         items: list[_Item] = []
         seen: set[str] = set()
-        for index, choice in enumerate(choices):
+        for choice in choices:
             entries: list[Entry] = []
             for position, key in enumerate(choice.keys):
                 where = (*choice.path, "key", position) if len(choice.keys) > 1 else (
@@ -618,14 +616,14 @@ class _Composer:
                 entries.append(entry)
             if choice.keys and not entries:
                 continue
-            item = self._item(kind, section, choice, entries, index)
+            item = self._item(kind, section, choice, entries)
             items.append(item)
             lead = "".join(span.text for span in item.lead).rstrip("。")
             first = "".join(span.text for span in item.body).split("。")[0]
             self.listed.setdefault(kind, []).append((tuple(e.key for e in entries), lead, first))
         return items
 
-    def _item(self, kind: str, section: _Section, choice: Choice, entries: list[Entry], index: int) -> _Item:
+    def _item(self, kind: str, section: _Section, choice: Choice, entries: list[Entry]) -> _Item:
         catalogue = CATALOGUE_FOR_SECTION[kind]
         extra = choice.wording
         last_year = self.profile.last_year.problems
@@ -660,7 +658,7 @@ class _Composer:
                 body += self.sentence(self.pack.frame.carried, f"carried.{entries[0].key}", extra=extra)
         if choice.facts:
             body += self._choice_facts(choice, kind)
-        return _Item(lead, _with_period(body), f"{kind}[{index + 1}]", carried)
+        return _Item(lead, _with_period(body))
 
     def _closed_but_carried(self, choice: Choice, entries: list[Entry]) -> None:
         """A problem chosen again whose rectification says 已完成: the draft would contradict itself."""
@@ -841,7 +839,7 @@ def _restyle(span: Span, style: SpanKind) -> Span:
 
 # ---------------------------------------------------------------- punctuation left behind by dropped clauses
 
-_MARKER = "\ue000"
+_MARKER = "\0"  # joins the spans; never in a span's text (XML cannot hold it: tidy drops any a text carries)
 _PUNCT_FIXES = (
     (re.compile(f"[，、；]((?:{_MARKER}.)*)([。！？：；])"), r"\1\2"),  # a comma before a full stop
     (re.compile(f"([，、；])((?:{_MARKER}.)*)[，、]"), r"\1\2"),  # doubled commas
@@ -854,9 +852,10 @@ _PUNCT_FIXES = (
 def tidy(spans: list[Span]) -> list[Span]:
     """Mend punctuation at the joins of sentences and of dropped clauses, keeping every span's kind.
 
-    The spans are joined with a marker before each (private-use characters), the fixes run over the
+    The spans are joined with a marker and an index character before each, the fixes run over the
     whole text, and the text is cut back into the same spans.
     """
+    spans = [replace(span, text=span.text.replace(_MARKER, "")) if _MARKER in span.text else span for span in spans]
     spans = [span for span in spans if span.text]
     if not spans:
         return spans

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -108,7 +107,3 @@ def content_problems(tree: PackTree, label: str, *, leftovers: bool = False) -> 
         elif suffix in (".docx", ".dotx"):
             problems.extend(office_problems(path, shown))
     return problems
-
-
-def names(files: Iterable[tuple[str, Path]]) -> set[str]:
-    return {rel for rel, _ in files}
