@@ -780,3 +780,12 @@ def test_paragraph_and_run_styles_follow_roles(tmp_path: Path, mini_pack: Path) 
     lead_end = next(i for i, (text, _) in enumerate(kinds) if text.endswith("。"))
     assert all(style == "Lead2" for _, style in kinds[:lead_end + 1])
     assert all(style != "Lead2" for _, style in kinds[lead_end + 1:])
+
+
+def test_private_use_characters_in_own_text_are_kept_and_punctuation_still_mended(tmp_path: Path,
+                                                                                   mini_pack: Path) -> None:
+    """Text pasted from Word can carry private-use characters (symbol fonts); punctuation mending
+    joins spans with a marker of its own, which such text must not confuse."""
+    texts = docx_texts(build_from(tmp_path, mini_profile(mini_pack, work=[{"key": "alpha", "add": "补充\ue000一句，，"},
+                                                                          "beta"])))
+    assert any("补充\ue000一句。" in text for text in texts), texts

@@ -841,8 +841,8 @@ def _restyle(span: Span, style: SpanKind) -> Span:
 
 _MARKER = "\0"  # joins the spans; never in a span's text (XML cannot hold it: tidy drops any a text carries)
 _PUNCT_FIXES = (
+    (re.compile(f"([，、；])((?:{_MARKER}.)*)[，、]"), r"\1\2"),  # doubled commas (first: “，，。” is one comma)
     (re.compile(f"[，、；]((?:{_MARKER}.)*)([。！？：；])"), r"\1\2"),  # a comma before a full stop
-    (re.compile(f"([，、；])((?:{_MARKER}.)*)[，、]"), r"\1\2"),  # doubled commas
     (re.compile(f"([。：；])((?:{_MARKER}.)*)[，、；。]"), r"\1\2"),  # a comma opening a sentence
     (re.compile(f"^((?:{_MARKER}.)*)[，、；。]+"), r"\1"),  # a paragraph opening with a comma
     (re.compile(f"(《|》|“|”)((?:{_MARKER}.)*)\\1"), r"\1\2"),  # marks the user typed too: 《《…》》
