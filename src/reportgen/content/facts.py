@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import Problem
-from ..inputs.fields import clean_text, suggest
+from ..inputs.fields import clean_text, read_date, suggest
 from ..inputs.profile import FactEntry, Profile
 from ..inputs.yamlfile import KeyPath, describe, path_text
 from ..packs.manifest import FactSpec, Pack
@@ -276,24 +276,20 @@ class _FactReader:
         return None, ""
 
     def _date(self, spec: FactSpec, raw: Any, path: KeyPath) -> FactValue | None:
-        if isinstance(raw, dt.datetime):
-            raw = raw.date()
-        if not isinstance(raw, dt.date):
+        try:
+            date = read_date(raw)
+        except ValueError:  # 2025-02-30
+            date = None
+        if date is None:
             text = unicodedata.normalize("NFKC", str(raw)).strip()
-            match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
-            try:
-                raw = dt.date(*(int(g) for g in match.groups())) if match else None
-            except ValueError:
-                raw = None
-            if raw is None:
-                self.report(path, f"“{spec.label}”应为日期，实际是{describe(text)}", "写成“2025-06-30”或“2025年6月30日”")
-                return None
+            self.report(path, f"“{spec.label}”应为日期，实际是{describe(text)}", "写成“2025-06-30”或“2025年6月30日”")
+            return None
         year = self.profile.meta.year
-        if year is not None and raw.year not in (year, year + 1):
-            self.report(path, f"“{spec.label}”的日期 {raw.isoformat()} 不在述职年度 {year} 年内",
+        if year is not None and date.year not in (year, year + 1):
+            self.report(path, f"“{spec.label}”的日期 {date.isoformat()} 不在述职年度 {year} 年内",
                         "请核对年份（下一年度的计划可写次年的日期）")
             return None
-        return FactValue(spec, raw, path)
+        return FactValue(spec, date, path)
 
     def _relations(self, facts: Facts) -> None:
         for relation in self.pack.relations:

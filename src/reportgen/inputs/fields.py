@@ -6,15 +6,17 @@ problem at once, with where it is and a hint, in the same words.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..errors import Problem
 from .yamlfile import KeyPath, Tree, describe
 
-__all__ = ["MAX_HINTED", "MAX_TEXT", "OFF", "ON", "FieldReader", "clean_text", "suggest"]
+__all__ = ["MAX_HINTED", "MAX_TEXT", "OFF", "ON", "FieldReader", "clean_text", "read_date", "suggest"]
 
 MAX_TEXT = 5000  # characters in one paragraph the user writes
 OFF = {"false", "no", "off", "无", "不要", "没有", "否", "关"}
@@ -22,6 +24,20 @@ ON = {"true", "yes", "on", "有", "要", "是", "开"}
 
 _WIDE = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _SPACE_BETWEEN_WIDE = re.compile(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])")
+
+
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+
+
+def read_date(raw: Any) -> dt.date | None:
+    """A date as a clerk types it (2026-01-10, 2026/1/10, 2026年1月10日) or YAML reads it; None when it
+    is no date.  ValueError when it is written as one but does not exist (2026-02-30)."""
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", str(raw)).strip())
+    return dt.date(*(int(group) for group in match.groups())) if match else None
 
 
 def clean_text(value: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import Problem, ProfileError, display_path
-from .fields import OFF, ON, FieldReader
+from .fields import OFF, ON, FieldReader, read_date
 from .source import read_text
 from .yamlfile import KeyPath, Tree, describe, parse_yaml
 
@@ -280,20 +280,14 @@ class _ProfileReader(FieldReader):
         return raw
 
     def _date(self, path: KeyPath, raw: Any) -> dt.date | None:
-        if isinstance(raw, dt.datetime):
-            return raw.date()
-        if isinstance(raw, dt.date):
-            return raw
-        text = unicodedata.normalize("NFKC", str(raw)).strip()
-        match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
-        if match:
-            try:
-                return dt.date(*(int(g) for g in match.groups()))
-            except ValueError:
-                self.report(path, f"日期“{raw}”不存在", "检查月份和日期")
-                return None
-        self.report(path, f"无法识别的日期{describe(raw)}", "写成“2026-01-10”或“2026年1月10日”")
-        return None
+        try:
+            date = read_date(raw)
+        except ValueError:
+            self.report(path, f"日期“{raw}”不存在", "检查月份和日期")
+            return None
+        if date is None:
+            self.report(path, f"无法识别的日期{describe(raw)}", "写成“2026-01-10”或“2026年1月10日”")
+        return date
 
     # -- facts
 
