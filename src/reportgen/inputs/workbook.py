@@ -79,7 +79,7 @@ def _letter(column: int) -> str:
     return str(get_column_letter(column))
 
 
-def _open(path: Path, what: str) -> tuple[Any, bytes]:
+def _open(path: Path, what: str) -> tuple[Any, Package]:
     """A workbook opened read-only, after the checks a pack gets (size, zip bomb, links, macros, formulas)."""
     from openpyxl import load_workbook
 
@@ -102,7 +102,7 @@ def _open(path: Path, what: str) -> tuple[Any, bytes]:
     try:
         with warnings.catch_warnings():  # openpyxl warns in English about what it skips
             warnings.simplefilter("ignore")
-            return load_workbook(io.BytesIO(data), read_only=True, data_only=False), data
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=False), package
     except Exception:  # openpyxl raises many kinds on a damaged file; none of them is the user's to read
         raise ProfileError(Problem(f"{what}无法打开", shown, hint="请用 Excel 或 WPS 打开后重新另存为 .xlsx")) from None
 
@@ -141,9 +141,9 @@ def _refuse_dtd(*_: Any) -> None:
 
 def read_workbook(path: Path) -> Workbook:
     """Every filled row of a fill-in sheet, as profile data with each cell's place."""
-    book, data = _open(path, "填报表")
+    book, package = _open(path, "填报表")
     try:
-        return _read(book, display_path(path), data)
+        return _read(book, display_path(path), package)
     finally:
         book.close()
 
@@ -172,8 +172,8 @@ def read_table(path: Path, *, required: tuple[str, ...], what: str) -> list[tupl
                                hint="请用 reportgen 导出的表格，不要改动表头"))
 
 
-def _read(book: Any, shown: str, data: bytes) -> Workbook:
-    properties = read_custom_properties(read_package(data, LIMITS).parts.get(CUSTOM_PROPS, b""))
+def _read(book: Any, shown: str, package: Package) -> Workbook:
+    properties = read_custom_properties(package.parts.get(CUSTOM_PROPS, b""))
     for sheet in book.worksheets:
         if (sheet.max_column or 0) > MAX_COLUMNS:
             raise ProfileError(Problem(f"工作表“{sheet.title}”有 {sheet.max_column} 列，太多了", shown,
