@@ -29,6 +29,7 @@ __all__ = [
     "CUSTOM_PROPS",
     "FINGERPRINT_PROPERTY",
     "FIXED_TIME",
+    "OLD_OFFICE",
     "Package",
     "PackageLimits",
     "UnsafeXml",
@@ -41,6 +42,7 @@ __all__ = [
     "xml_escape",
 ]
 
+OLD_OFFICE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how an old binary .doc/.xls begins (not a zip)
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # every zip member's timestamp: rebuilds are byte-identical
 CUSTOM_PROPS = "docProps/custom.xml"
 CORE_PROPS = "docProps/core.xml"

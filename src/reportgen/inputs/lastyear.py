@@ -14,7 +14,17 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from ..errors import Problem, ProfileError, display_path
-from ..ooxml import PackageLimits, PackageProblem, UnsafeXml, parse_xml, read_package
+from ..ooxml import (
+    CUSTOM_PROPS,
+    OLD_OFFICE,
+    Package,
+    PackageLimits,
+    PackageProblem,
+    UnsafeXml,
+    parse_xml,
+    read_custom_properties,
+    read_package,
+)
 from .source import decode_text, read_bytes
 
 __all__ = ["LastReport", "document_text", "read_last_report"]
@@ -22,6 +32,7 @@ __all__ = ["LastReport", "document_text", "read_last_report"]
 MAX_BYTES = 20 * 1024 * 1024
 MAX_CHARS = 200_000  # a report has a few thousand characters
 MAX_DOCUMENT_XML = 8 * 1024 * 1024  # a report's word/document.xml is a few hundred KB
+_DOCX_LIMITS = PackageLimits(entries=2000, total_bytes=40 * 1024 * 1024)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING = re.compile(r"^[一二三四五六七八九十]+[、.．]\s*(.+)$")
 _PROBLEMS = re.compile(r"问题|不足|差距|短板")
@@ -99,16 +110,21 @@ def _outline(element: ET.Element | None) -> bool | None:
     return element.get(f"{_W}val") in ("0", "1")
 
 
-def _paragraphs_docx(data: bytes, shown: str) -> list[_Paragraph]:
-    """Each non-empty paragraph of a .docx's body, with what Word's numbering and styles say of it."""
+def _docx_package(data: bytes, shown: str) -> Package:
+    """A .docx of any origin, read within limits, with a body small enough to parse."""
     try:
-        package = read_package(data, PackageLimits(entries=2000, total_bytes=40 * 1024 * 1024))
+        package = read_package(data, _DOCX_LIMITS)
     except PackageProblem as exc:
         raise ProfileError(Problem(f"无法读取这个 Word 文件：{exc}", shown, hint="请用 Word 或 WPS 打开后另存为 .docx")) from None
     if "word/document.xml" not in package.parts:
         raise ProfileError(Problem("这不是 Word 文档（里面没有正文）", shown, hint="请给出上年述职报告的 .docx 文件"))
     if len(package.parts["word/document.xml"]) > MAX_DOCUMENT_XML:  # parsed into memory: bounded first
         raise ProfileError(Problem("Word 文件的正文太大，不像是述职报告", shown, hint="述职报告的正文一般只有几百 KB"))
+    return package
+
+
+def _paragraphs_docx(package: Package, shown: str) -> list[_Paragraph]:
+    """Each non-empty paragraph of a .docx's body, with what Word's numbering and styles say of it."""
     try:
         root = parse_xml(package.parts["word/document.xml"])
     except UnsafeXml:
@@ -134,10 +150,9 @@ def read_last_report(path: Path) -> LastReport:
     data = read_bytes(path, what="上年的述职报告", limit=MAX_BYTES, hint="述职报告一般只有几十 KB")
     if not data.strip():
         raise ProfileError(Problem("文件是空的", shown, hint="请给出上年述职报告的 .docx 或 .txt 文件"))
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ProfileError(Problem("这是旧版 Word（.doc）文件，无法读取", shown, hint="请用 Word 或 WPS 打开后“另存为” .docx"))
+    _refuse_old_word(data, shown)
     if data[:2] == b"PK":
-        paragraphs = _paragraphs_docx(data, shown)
+        paragraphs = _paragraphs_docx(_docx_package(data, shown), shown)
     elif path.suffix.lower() in (".docx", ".docm", ".dotx"):
         raise ProfileError(Problem("这个文件不是有效的 Word 文档", shown, hint="请用 Word 或 WPS 打开后另存为 .docx"))
     else:
@@ -209,25 +224,23 @@ def _lead(text: str) -> str:
 
 def document_text(path: Path) -> tuple[str, tuple[str, ...]]:
     """A draft's text (.docx of any origin, .md, .txt) and the unit's own names it records, if any."""
-    from ..ooxml import CUSTOM_PROPS, read_custom_properties
-
     shown = display_path(path)
     data = read_bytes(path, what="稿子", limit=MAX_BYTES, hint="述职报告一般只有几十 KB")
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ProfileError(Problem("这是旧版 Word（.doc）文件，无法读取", shown, hint="请用 Word 或 WPS 打开后“另存为” .docx"))
+    _refuse_old_word(data, shown)
     if data[:2] == b"PK":
-        names: tuple[str, ...] = ()
-        try:
-            package = read_package(data, PackageLimits(entries=2000, total_bytes=40 * 1024 * 1024))
-            properties = read_custom_properties(package.parts.get(CUSTOM_PROPS, b""))
-            names = tuple(v for k, v in properties.items() if k in ("reportgen.unit", "reportgen.name") and v)
-        except PackageProblem:
-            pass
-        return _bounded("\n".join(paragraph.text for paragraph in _paragraphs_docx(data, shown)), shown), names
+        package = _docx_package(data, shown)
+        properties = read_custom_properties(package.parts.get(CUSTOM_PROPS, b""))
+        names = tuple(v for k, v in properties.items() if k in ("reportgen.unit", "reportgen.name") and v)
+        return _bounded("\n".join(paragraph.text for paragraph in _paragraphs_docx(package, shown)), shown), names
     text = decode_text(data, shown)
     text = re.sub(r"<!-- reportgen:fingerprint=[0-9a-f]{64} -->", "", text)
     text = re.sub(r"^#+\s*|\*+|</?p(?: [^<>\n]{0,100})?>", "", text, flags=re.MULTILINE)  # bounded: linear
     return _bounded(text, shown), ()
+
+
+def _refuse_old_word(data: bytes, shown: str) -> None:
+    if data.startswith(OLD_OFFICE):
+        raise ProfileError(Problem("这是旧版 Word（.doc）文件，无法读取", shown, hint="请用 Word 或 WPS 打开后“另存为” .docx"))
 
 
 def _bounded(text: str, shown: str) -> str:

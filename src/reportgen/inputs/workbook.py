@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, ProfileError, display_path
-from ..ooxml import CUSTOM_PROPS, Package, PackageLimits, PackageProblem, read_custom_properties, read_package
+from ..ooxml import (
+    CUSTOM_PROPS,
+    OLD_OFFICE,
+    Package,
+    PackageLimits,
+    PackageProblem,
+    read_custom_properties,
+    read_package,
+)
 from .source import read_bytes
 from .yamlfile import KeyPath, Mark, Tree
 
@@ -87,7 +95,7 @@ def _open(path: Path, what: str) -> tuple[Any, Package]:
 
     shown = display_path(path)
     data = read_bytes(path, what=what, limit=MAX_BYTES, hint=f"{what}一般只有几百 KB")
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if data.startswith(OLD_OFFICE):
         raise ProfileError(Problem("这是旧版 Excel（.xls）文件", shown, hint="请用 Excel 或 WPS 打开后“另存为” .xlsx 格式"))
     title = f"{what}不安全或无法读取，已拒绝"
     try:
