@@ -65,7 +65,7 @@ def init(path: Path, pack_request: str | None = None, *, force: bool = False) ->
     """``init``: a profile scaffold with Chinese comments, the pack example's items preselected."""
     pack = PackFinder().find(pack_request, profile_dir=path.parent)
     chosen = _example_choices(pack)
-    backup = Guard(packs=(pack.root,)).write(path, init_text(pack, pack_request, chosen).encode("utf-8"), force=force,
+    backup = Guard().write(path, init_text(pack, pack_request, chosen).encode("utf-8"), force=force,
                                              suffixes=(".yaml", ".yml"), what="资料文件",
                                              hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
     return path, pack, backup
@@ -224,7 +224,7 @@ def export_pack(request: str, output: Path | None, *, force: bool = False, cwd: 
     files = export_files(pack, tree.files)
     shipped = {rel for rel, _ in files}
     left_out = tuple(rel for rel, _ in tree.files if rel not in shipped)
-    Guard(packs=(pack.root,)).write(target, zip_pack(pack.name, files), force=force, suffixes=(".zip",), what="导出文件",
+    Guard().write(target, zip_pack(pack.name, files), force=force, suffixes=(".zip",), what="导出文件",
                                     hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
     return ExportResult(pack, target, len(files), left_out, report.notes)
 
@@ -306,7 +306,7 @@ def next_year(source: Path, output: Path | None = None, *, pack_request: str | N
         return None
     target = output if output is not None else _next_name(source, year)
     text = next_text(pack, year, carried, ledger_rows=read_ledger(ledger) if ledger is not None else ())
-    backup = Guard(inputs=(source,), packs=(pack.root,)).write(
+    backup = Guard(inputs=(source,)).write(
         target, text.encode("utf-8"), force=force, suffixes=(".yaml", ".yml"), what="资料文件",
         hint="换一个文件名（-o），或加 --force 覆盖（旧文件会先备份）")
     return NextResult(target, carried, year, tuple(warnings), backup)
@@ -365,7 +365,7 @@ def sheet(pack_request: str | None, output: Path, profiles: Sequence[Path], *, f
         rectifications = max(rectifications, len(draft.profile.rectifications))
     pack = pack or PackFinder().find(pack_request, profile_dir=Path.cwd())
     data = sheet_bytes(pack, rows, year=year, rectifications=rectifications)
-    backup = Guard(inputs=tuple(profiles), packs=(pack.root,)).write(output, data, force=force, suffixes=(".xlsx",),
+    backup = Guard(inputs=tuple(profiles)).write(output, data, force=force, suffixes=(".xlsx",),
                                                                       what="填报表")
     return pack, len(rows), backup
 

@@ -218,7 +218,7 @@ def build_task(run: Run, task: Task, fmt: str, force: bool) -> BatchItem:
             assert task.tree is not None
             draft = run.draft(task.tree, task.digest, Path("."), file_name=task.label)
         data = run.render(draft, fmt)
-        guard = Guard(inputs=tuple(Path(p) for p in (task.path, task.source) if p), packs=(draft.pack.root,))
+        guard = Guard(inputs=tuple(Path(p) for p in (task.path, task.source) if p))
         backup = guard.write(target, data, force=force, suffixes=DRAFT_SUFFIXES, what="稿子",
                              hint="改过的稿子请另存到别处；或加 --force 覆盖（旧文件会先备份）", tidy=False)
     except ReportgenError as exc:

@@ -204,7 +204,7 @@ class Run:
     def render(self, draft: Draft, fmt: str) -> bytes:
         return self.word(draft.pack).render(draft.document) if fmt == "docx" else to_markdown(draft.document)
 
-    def build(self, path: Path, target: Path, *, fmt: str = "docx", force: bool = False, lock: bool = True) -> BuildResult:
+    def build(self, path: Path, target: Path, *, fmt: str = "docx", force: bool = False) -> BuildResult:
         """Draft ``path`` and write it to ``target``; a bad target is refused before any drafting."""
         guard = Guard(inputs=(path,))
         if target.suffix.lower() in DRAFT_SUFFIXES and target.suffix.lower() != f".{fmt}":
@@ -213,11 +213,6 @@ class Run:
         guard.check(target, force=force, suffixes=DRAFT_SUFFIXES, what="稿子")
         draft = self.draft_file(path)
         data = self.render(draft, fmt)
-        guard = Guard(inputs=(path,), packs=(draft.pack.root,))
-        if lock:
-            with folder_lock(target.parent):
-                backup = guard.write(target, data, force=force, suffixes=DRAFT_SUFFIXES, what="稿子")
-        else:
-            backup = guard.write(target, data, force=force, suffixes=DRAFT_SUFFIXES, what="稿子",
-                                 hint="改过的稿子请另存到别处，或加 --force 覆盖（旧文件会先备份）")
+        with folder_lock(target.parent):
+            backup = guard.write(target, data, force=force, suffixes=DRAFT_SUFFIXES, what="稿子")
         return BuildResult(target, draft, backup)

@@ -23,7 +23,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -91,19 +91,10 @@ def state_of(path: Path) -> State:
 
 @dataclass(frozen=True)
 class Guard:
-    """What may be written where: input files and pack folders never; other files as ``State`` allows."""
+    """What may be written where: input files and pack folders (``in_pack_folder``) never; other files as
+    ``State`` allows."""
 
     inputs: tuple[Path, ...] = ()  # files read for this output (the profile): never overwritten
-    packs: tuple[Path, ...] = ()  # pack folders in use (besides the built-in ones and the user's store)
-    _protected: tuple[Path, ...] = field(default=(), init=False)
-
-    def __post_init__(self) -> None:
-        folders = [*self.packs, builtin_packs_dir(), user_packs_dir()]
-        resolved = []
-        for folder in folders:
-            with contextlib.suppress(OSError, ValueError):
-                resolved.append(folder.resolve())
-        object.__setattr__(self, "_protected", tuple(resolved))
 
     def problem(self, target: Path, suffixes: tuple[str, ...], what: str) -> Problem | None:
         """Why ``target`` can never be written (whatever ``--force`` says), if it cannot."""
@@ -116,7 +107,7 @@ class Guard:
             with contextlib.suppress(OSError, ValueError):
                 if path.resolve() == resolved:
                     return Problem("输出位置就是输入的文件本身，不能覆盖", shown, hint="用 -o 指定另一个文件名")
-        if any(resolved.is_relative_to(folder) for folder in self._protected) or in_pack_folder(resolved.parent):
+        if in_pack_folder(resolved.parent):  # any pack in use has its pack.yaml: no list of packs is needed
             return Problem("输出位置在模板包文件夹里，不能在模板包里写文件", shown, hint="用 -o 把文件写到模板包以外的文件夹")
         if target.suffix.lower() not in suffixes:
             return Problem(f"{what}应以 {' 或 '.join(suffixes)} 结尾", shown, hint=f"例如 -o {target.stem or '输出'}{suffixes[0]}")
