@@ -15,6 +15,7 @@ import re
 import select
 import signal
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -314,6 +315,43 @@ def test_batch_and_single_builds_are_byte_identical(tmp_path: Path, pack_dir: Pa
     assert (tmp_path / "a" / SUMMARY).read_bytes() == (tmp_path / "b" / SUMMARY).read_bytes()
     with zipfile.ZipFile(tmp_path / "a" / SUMMARY) as zf:
         assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_a_batch_in_the_pool_finds_the_same_similar_drafts_as_one_process(tmp_path: Path, pack_dir: Path) -> None:
+    """60 drafts (more than one chunk of comparisons): -j 2 hashes and compares in several processes, -j 1
+    in one; both give the same 汇总.xlsx, and each 复制比 is the exact one of the pair it names."""
+    from reportgen.outputs.similarity import compare, normalize
+
+    make_profiles(tmp_path / "p", pack_dir, 60)
+    assert build_batch([tmp_path / "p"], tmp_path / "a", fmt="md", jobs=1).failed == 0
+    assert build_batch([tmp_path / "p"], tmp_path / "b", fmt="md", jobs=2).failed == 0
+    assert (tmp_path / "a" / SUMMARY).read_bytes() == (tmp_path / "b" / SUMMARY).read_bytes()
+    texts = {}
+    for i in range(60):
+        markdown = (tmp_path / "b" / f"u{i:02d}.md").read_text(encoding="utf-8")
+        plain = re.sub(r"<!--.*?-->|<[^>]+>|[#*]", "", markdown, flags=re.S)
+        texts[f"u{i:02d}.md"] = normalize(f"u{i:02d}.md", plain, (unit_of(i), f"李{i}"))
+    _, rows = summary_table(tmp_path / "b" / SUMMARY)
+    named = 0
+    for i, row in enumerate(rows):
+        other = row["最相似的稿子"]
+        if other is None:
+            continue
+        named += 1
+        assert other != f"u{i:02d}.md"
+        exact = compare(texts[f"u{i:02d}.md"], texts[other]).ratio
+        assert row["复制比"] == pytest.approx(exact, abs=0.011), (i, other)
+    assert named == 60
+
+
+def test_runs_hash_alike_in_every_process() -> None:
+    """A batch's workers hash runs for one index and one another: the hashes must not depend on the
+    process (Python salts the hash of a string per process; on Windows every worker is a new one)."""
+    script = ("from reportgen.outputs.similarity import grams;"
+              "print(list(grams('全面从严治党向纵深推进，党支部标准化规范化建设持续加强')))")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "random")}
+    assert len(outputs) == 1 and outputs.pop().count(",") == 27 - 13
 
 
 # ---------------------------------------------------------------- a worker that dies

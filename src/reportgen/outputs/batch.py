@@ -7,21 +7,26 @@ worker that dies fails nothing by itself: its chunk is built again one profile a
 profile that kills a worker again is reported, together with what is already on disk.  Drafts are
 written through the same guarded, atomic writer ``build`` uses, so a killed batch leaves complete
 files only and a rerun finishes the rest.
+
+复制比 (``batch_similarity``): as it writes a draft, a worker notes the draft's text and runs in a
+scratch file and sends back only the anchored runs, which the main process indexes as they arrive;
+then the pool compares each draft with its most similar other and with the pack's example.
 """
 
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ..errors import (
     OutputError,
@@ -37,10 +42,10 @@ from ..inputs.source import read_text
 from ..inputs.workbook import read_workbook
 from ..inputs.yamlfile import Tree, parse_yaml
 from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_package
-from ..packs.manifest import load_pack
+from .batch_similarity import Drafted, Note, Notebook, compare_drafts, example_texts
 from .drafting import DRAFT_SUFFIXES, Draft, Run
 from .guard import Guard, State, folder_lock, in_pack_folder, remove_orphaned_temporaries, state_of
-from .similarity import Text, best_candidates, normalize, ratios, shown_ratio
+from .similarity import Index, normalize, shown_ratio
 from .summary import SUMMARY_NAME, SummaryRow, write_summary
 
 __all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
@@ -77,7 +82,8 @@ class BatchItem:
     facts: tuple[tuple[str, str, object], ...] = ()  # (key, column header, value) of the summary facts
     warnings: tuple[str, ...] = ()
     error: str | None = None
-    text: str = ""  # the draft's text, for 复制比 and leftovers
+    note: Note | None = None  # the draft's text and runs, for 复制比 and leftovers
+    runs: bytes = b""  # its anchored runs, until the batch's index has them
     backup: str | None = None
     length: tuple[int, int] | None = None
     similar_to: str | None = None
@@ -192,8 +198,13 @@ def _brief(exc: ReportgenError) -> str:
     return (f"{where}：" if where else "") + first.message + more
 
 
-def _item(task: Task, draft: Draft, target: Path, backup: Path | None) -> BatchItem:
+def _item(task: Task, draft: Draft, target: Path, backup: Path | None, notebook: Notebook | None) -> BatchItem:
     meta = draft.profile.meta
+    note, runs = None, b""
+    if notebook is not None:
+        text = draft.document.text
+        note, runs = notebook.write(text, normalize(target.name, text, (meta.unit or "", meta.name or ""),
+                                                    passages=False).normalized)
     specs = draft.facts.specs
     facts = tuple((key, f"{spec.label}（{spec.unit_shown}）" if spec.unit_shown else spec.label,
                    draft.facts.values[key].value if key in draft.facts.values else None)
@@ -203,12 +214,12 @@ def _item(task: Task, draft: Draft, target: Path, backup: Path | None) -> BatchI
         task.index, task.label, str(target), meta.unit or "", meta.name or "", meta.position or "",
         str(meta.year or ""), draft.document.han_count(), len(draft.missing),
         tuple((k, h, v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, h, v in facts),
-        tuple(w.message for w in draft.warnings), None, draft.document.text,
+        tuple(w.message for w in draft.warnings), None, note, runs,
         str(backup) if backup else None, length, last_year_ratio=draft.last_year_ratio,
         created=draft.document.created.date().isoformat(), pack_root=str(draft.pack.root))
 
 
-def build_task(run: Run, task: Task, fmt: str, force: bool) -> BatchItem:
+def build_task(run: Run, task: Task, fmt: str, force: bool, notebook: Notebook | None = None) -> BatchItem:
     """One profile: drafted, written; any problem of it becomes its record's error."""
     target = Path(task.target)
     try:
@@ -228,7 +239,7 @@ def build_task(run: Run, task: Task, fmt: str, force: bool) -> BatchItem:
         reason = f"无法写出稿子：{os_error_text(exc)}"
         return BatchItem(task.index, task.label, error=f"{display_path(target)}：{reason}", unit=_unit_of(task),
                          warnings=(reason,))
-    return _item(task, draft, target, backup)
+    return _item(task, draft, target, backup, notebook)
 
 
 def _unit_of(task: Task) -> str:
@@ -242,10 +253,21 @@ def _unit_of(task: Task) -> str:
     return unit.strip() if isinstance(unit, str) else ""
 
 
-def build_chunk(tasks: Sequence[Task], settings: Run, fmt: str, force: bool) -> list[BatchItem]:
-    """What a worker does: one Run for the chunk, every task attempted."""
+def build_chunk(tasks: Sequence[Task], settings: Run, fmt: str, force: bool, scratch: str | None,
+                advance: Callable[[int], None] | None = None) -> list[BatchItem]:
+    """What a worker does: one Run for the chunk, every task attempted, texts noted in ``scratch``."""
     run = settings.fresh()
-    return [build_task(run, task, fmt, force) for task in tasks]
+    notebook = Notebook(scratch) if scratch else None
+    try:
+        items = []
+        for task in tasks:
+            items.append(build_task(run, task, fmt, force, notebook))
+            if advance is not None:
+                advance(1)
+        return items
+    finally:
+        if notebook is not None:
+            notebook.close()
 
 
 def _chunks(tasks: Sequence[Task], jobs: int) -> list[list[Task]]:
@@ -259,27 +281,37 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _indexed(items: list[BatchItem], index: Index) -> list[BatchItem]:
+    """The drafts' anchored runs put in the batch's index as they arrive (while the pool builds on)."""
+    for item in items:
+        if item.runs:
+            index.add(item.index, array.array("q", item.runs))
+    return [replace(item, runs=b"") if item.runs else item for item in items]
+
+
 def _run_pool(pool: ProcessPoolExecutor, tasks: Sequence[Task], settings: Run, fmt: str, force: bool, jobs: int,
-              advance: Callable[[int], None]) -> list[BatchItem]:
+              scratch: str | None, index: Index, advance: Callable[[int], None]) -> list[BatchItem]:
     items: list[BatchItem] = []
     retry: list[Task] = []
-    futures = [(chunk, pool.submit(build_chunk, chunk, settings, fmt, force)) for chunk in _chunks(tasks, jobs)]
-    for chunk, future in futures:
+    futures = collections.deque((chunk, pool.submit(build_chunk, chunk, settings, fmt, force, scratch))
+                                for chunk in _chunks(tasks, jobs))
+    while futures:
+        chunk, future = futures.popleft()  # a future keeps its result: let it go once read
         try:
-            items += future.result()
+            items += _indexed(future.result(), index)
         except BrokenProcessPool:
             retry += chunk
         advance(len(chunk))
     for task in retry:  # a worker died: again one at a time, so only a profile that kills a worker fails
         try:
             with ProcessPoolExecutor(max_workers=1) as single:
-                items += single.submit(build_chunk, [task], settings, fmt, force).result()
+                items += _indexed(single.submit(build_chunk, [task], settings, fmt, force, scratch).result(), index)
         except BrokenProcessPool:
-            items.append(_died(task, settings, fmt))
+            items += _indexed([_died(task, settings, fmt, scratch)], index)
     return items
 
 
-def _died(task: Task, settings: Run, fmt: str) -> BatchItem:
+def _died(task: Task, settings: Run, fmt: str, scratch: str | None) -> BatchItem:
     """A profile whose worker died twice: if its draft is on disk (written just before), its record is
     made again here from the draft's profile; else it failed."""
     target = Path(task.target)
@@ -292,7 +324,13 @@ def _died(task: Task, settings: Run, fmt: str) -> BatchItem:
         if properties.get("reportgen.profile_sha256") == hashlib.sha256(text.encode()).hexdigest():
             try:  # in this process, without writing: the worker died after the draft was complete
                 draft = settings.fresh().draft_file(Path(task.path))
-                return replace(_item(task, draft, target, None), warnings=("工作进程中断，稿子已在中断前写出",))
+                notebook = Notebook(scratch) if scratch else None
+                try:
+                    item = _item(task, draft, target, None, notebook)
+                finally:
+                    if notebook is not None:
+                        notebook.close()
+                return replace(item, warnings=("工作进程中断，稿子已在中断前写出",))
             except ReportgenError:
                 pass
     return BatchItem(task.index, task.label, unit=_unit_of(task),
@@ -302,7 +340,9 @@ def _died(task: Task, settings: Run, fmt: str) -> BatchItem:
 def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings: Run | None = None,
                 fmt: str = "docx", force: bool = False, jobs: int | None = None,
                 progress: Callable[[int], None] | None = None, start: Callable[[int], None] | None = None,
-                threshold: float | None = None) -> BatchReport:
+                threshold: float | None = None, similarity: bool = True) -> BatchReport:
+    """Every input built; 汇总.xlsx written; with ``similarity`` (as the CLI always runs it) each draft's
+    复制比 and leftovers of other units (without it, only to measure what they cost)."""
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     settings = settings or Run()
     if output is not None and ((output.exists() and not output.is_dir()) or
@@ -327,23 +367,22 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
             if not in_pack_folder(folder):  # nothing is written there (the guard refuses each draft): no lock file
                 stack.enter_context(folder_lock(folder))
         remove_orphaned_temporaries(folders)
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="reportgen-")) if similarity else None
         jobs = jobs or default_jobs()
         if start is not None:
             start(len(tasks))
         advance = progress or (lambda n: None)
         pool: ProcessPoolExecutor | None = None
+        index = Index()
         if jobs == 1 or len(tasks) < 2:
-            run = settings.fresh()
-            items = []
-            for task in tasks:
-                items.append(build_task(run, task, fmt, force))
-                advance(1)
+            items = _indexed(build_chunk(tasks, settings, fmt, force, scratch, advance), index)
         else:
             jobs = min(jobs, len(tasks))
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
-            items = _run_pool(pool, tasks, settings, fmt, force, jobs, advance)
+            items = _run_pool(pool, tasks, settings, fmt, force, jobs, scratch, index, advance)
         items.sort(key=lambda item: item.index)
-        items = _compare(items, settings, threshold, pool, jobs)
+        if scratch is not None:
+            items = _compare(items, index, settings, threshold, pool, jobs, scratch)
         summary: Path | None = summary_dir / SUMMARY_NAME
         summary_error = None
         summary_backup = None
@@ -364,101 +403,32 @@ def _row(item: BatchItem) -> SummaryRow:
 # ---------------------------------------------------------------- 复制比 and leftovers
 
 
-def _compare(items: list[BatchItem], settings: Run, threshold: float, pool: ProcessPoolExecutor | None,
-             jobs: int) -> list[BatchItem]:
-    """Each draft's most similar other draft, its 复制比 against that draft and the pack's example, and
-    other units' names found in it.  Candidates come from the index here; the exact comparisons run in
-    the pool's workers, in chunks."""
-    good = [item for item in items if item.ok and item.text]
-    names = {item.index: (item.unit, item.name) for item in good}
-    texts = [normalize(Path(item.output or item.label).name, item.text, names[item.index], passages=False)
-             for item in good]
-    candidates = best_candidates(texts)
-    examples = _example_texts(good, settings.fresh())
-    work = [(text.normalized, (None if best is None else texts[best].normalized,
-                               examples[item.pack_root].normalized if item.pack_root in examples else None))
-            for item, text, best in zip(good, texts, candidates, strict=True)]
-    size = max(CHUNK, -(-len(work) // (jobs * 4)))
-    chunks = [work[i:i + size] for i in range(0, len(work), size)]
-    rows: list[list[float | None]] = []
-    try:
-        for part in (_in_pool(pool, ratios, chunks, jobs) if pool is not None and len(chunks) > 1
-                     else map(ratios, chunks)):
-            rows += part
-    except BrokenProcessPool:  # the pool lost a worker earlier: compare here instead
-        rows = [row for chunk in chunks for row in ratios(chunk)]
-    starts, first = _name_index(good)
-    result: dict[int, BatchItem] = {item.index: item for item in items}
-    for item, best, (ratio, example_ratio) in zip(good, candidates, rows, strict=True):
+def _compare(items: list[BatchItem], index: Index, settings: Run, threshold: float, pool: ProcessPoolExecutor | None,
+             jobs: int, scratch: str) -> list[BatchItem]:
+    """Each draft's most similar other draft and its 复制比 against that draft and the pack's example,
+    and other units' names found in it, as notes for the summary."""
+    good = [item for item in items if item.ok and item.note is not None]
+    drafts = [Drafted(item.index, item.note, item.pack_root, (item.unit, item.name)) for item in good
+              if item.note is not None]
+    examples = example_texts([item.pack_root for item in good], settings.fresh())
+    by_index = {item.index: item for item in items}
+    for item, found in zip(good, compare_drafts(drafts, index, examples, pool, jobs, scratch), strict=True):
         changes: dict[str, object] = {}
         warnings = list(item.warnings)
-        if best is not None and ratio is not None:
-            name = texts[best].name
-            changes.update(similar_to=name, ratio=shown_ratio(ratio))
-            if ratio > threshold:
-                warnings.append(f"与 {name} 的复制比为 {shown_ratio(ratio):.0%}，超过 {threshold:.0%}")
-        if example_ratio is not None:
-            changes["example_ratio"] = shown_ratio(example_ratio)
-            if example_ratio > threshold:
-                warnings.append(f"与模板包示例稿的复制比为 {shown_ratio(example_ratio):.0%}")
-        for other in _others_in(item, starts, first):
+        if found.best is not None and found.ratio is not None:
+            name = Path(by_index[found.best].output or by_index[found.best].label).name
+            changes.update(similar_to=name, ratio=shown_ratio(found.ratio))
+            if found.ratio > threshold:
+                warnings.append(f"与 {name} 的复制比为 {shown_ratio(found.ratio):.0%}，超过 {threshold:.0%}")
+        if found.example_ratio is not None:
+            changes["example_ratio"] = shown_ratio(found.example_ratio)
+            if found.example_ratio > threshold:
+                warnings.append(f"与模板包示例稿的复制比为 {shown_ratio(found.example_ratio):.0%}")
+        for other in found.others:
             warnings.append(f"稿子里出现了本批另一个单位或人员的名称“{other}”")
         changes["warnings"] = tuple(dict.fromkeys(warnings))
-        result[item.index] = replace(item, **changes)  # type: ignore[arg-type]
-    return [replace(result[item.index], text="") for item in items]
-
-
-def _in_pool(pool: ProcessPoolExecutor, function: Callable[[Any], Any], chunks: Sequence[Any], jobs: int) -> Iterator[Any]:
-    """``function`` over ``chunks`` in the pool, in order, with only a few chunks in flight (each carries
-    texts: all at once would hold a second copy of the batch in memory)."""
-    waiting: collections.deque[Future[Any]] = collections.deque()
-    for chunk in chunks:
-        waiting.append(pool.submit(function, chunk))
-        if len(waiting) >= 2 * jobs:
-            yield waiting.popleft().result()
-    while waiting:
-        yield waiting.popleft().result()
-
-
-def _name_index(items: Sequence[BatchItem]) -> tuple[dict[str, list[str]], re.Pattern[str] | None]:
-    """The batch's unit and person names by their first two characters, and a pattern of their first
-    characters (so a text is scanned in C, stopping only where some name could start)."""
-    names = sorted({name for item in items for name in (item.unit, item.name) if len(name) >= 2})
-    starts: dict[str, list[str]] = {}
-    for name in names:
-        starts.setdefault(name[:2], []).append(name)
-    firsts = sorted({name[0] for name in names})
-    return starts, (re.compile("[" + "".join(re.escape(char) for char in firsts) + "]") if firsts else None)
-
-
-def _others_in(item: BatchItem, starts: dict[str, list[str]], first: re.Pattern[str] | None) -> Iterator[str]:
-    """Other units' and persons' names in ``item``'s text."""
-    if first is None:
-        return
-    text = item.text
-    own = [name for name in (item.unit, item.name) if name]
-    seen: set[str] = set()
-    for match in first.finditer(text):
-        i = match.start()
-        for name in starts.get(text[i:i + 2], ()):
-            if name not in seen and text.startswith(name, i) and not any(name in mine for mine in own):
-                seen.add(name)
-                yield name
-
-
-def _example_texts(items: Sequence[BatchItem], run: Run) -> dict[str, Text]:
-    """The text of each pack's example draft (its own names left out), by the pack's folder."""
-    result: dict[str, Text] = {}
-    for root in dict.fromkeys(item.pack_root for item in items if item.pack_root):
-        try:
-            pack = load_pack(Path(root))
-            if pack.example_profile:
-                example = run.draft_file(pack.path(pack.example_profile), pack=pack)
-                meta = example.profile.meta
-                result[root] = normalize("示例稿", example.document.text, (meta.unit or "", meta.name or ""))
-        except ReportgenError:
-            continue
-    return result
+        by_index[item.index] = replace(item, **changes)  # type: ignore[arg-type]
+    return [replace(by_index[item.index], note=None) for item in items]
 
 
 # ---------------------------------------------------------------- the console table

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-__all__ = ["RUN", "Match", "Text", "best_candidates", "best_matches", "compare", "coverage", "grams", "normalize",
-           "ratios", "shown_ratio"]
+__all__ = ["RUN", "Index", "Match", "Text", "anchored", "best_candidates", "best_matches", "compare", "coverage",
+           "grams", "normalize", "shown_ratio"]
 
 RUN = 13
 # Anchors: Chinese characters in every fifth block of 16 code points (a class of ranges compiles fast).
@@ -91,13 +91,21 @@ def shown_ratio(ratio: float) -> float:
     return math.floor(ratio * 100 + 0.5) / 100
 
 
-def grams(text: str) -> list[int]:
-    """The hash of every run of RUN characters, in order (made when needed: 2,000 drafts' runs kept at
-    once would take hundreds of MB; hashes are compared only within one process)."""
-    return [hash(text[i:i + RUN]) for i in range(len(text) - RUN + 1)]
+def grams(text: str) -> array.array[int]:
+    """The hash of every run of RUN characters, in order.  A run is hashed as the tuple of its code
+    points: the same in every process (Python's hash of a string is salted per process, and a batch's
+    workers hash for one another), and zipped in C, faster than slicing the string."""
+    codes = array.array("I", text.encode("utf-32-le")).tolist()
+    return array.array("q", map(hash, zip(*(codes[i:] for i in range(RUN)), strict=False)))
 
 
-def coverage(a_grams: list[int], length: int, b_runs: AbstractSet[int]) -> tuple[float, tuple[tuple[int, int], ...]]:
+def anchored(text: str, text_grams: Sequence[int]) -> array.array[int]:
+    """The runs of ``text`` that start at an anchor (what the index samples)."""
+    last = len(text_grams)
+    return array.array("q", [text_grams[i] for i in (m.start() for m in _ANCHOR.finditer(text)) if i < last])
+
+
+def coverage(a_grams: Iterable[int], length: int, b_runs: AbstractSet[int]) -> tuple[float, tuple[tuple[int, int], ...]]:
     """The share of a text (its ``length`` and runs) covered by runs found in ``b_runs``, and the spans."""
     flags = bytes(map(b_runs.__contains__, a_grams))
     spans = tuple((m.start(), m.end() - 1 + RUN) for m in _COVERED.finditer(flags))
@@ -111,64 +119,47 @@ def compare(a: Text, b: Text) -> Match:
     return Match(a, b, ratio, spans)
 
 
-def ratios(tasks: Sequence[tuple[str, Sequence[str | None]]]) -> list[list[float | None]]:
-    """For each (text, others), the 复制比 of the normalized text against each other one (None: none).
+class Index:
+    """An inverted index of anchored runs: each run's hash points to the texts that contain it, as the
+    bits of an integer (text ``n`` is bit ``n``).  Picklable, so a batch's workers can ask it too."""
 
-    A batch's exact comparisons, run in its worker processes: each text's runs are hashed once, and a
-    text compared with many (the pack's example) once per call.
-    """
-    runs: dict[str, set[int]] = {}
-    result: list[list[float | None]] = []
-    for text, others in tasks:
-        text_grams = grams(text)
-        row: list[float | None] = []
-        for other in others:
-            if other is None:
-                row.append(None)
+    def __init__(self) -> None:
+        self.postings: dict[int, int] = {}
+
+    def add(self, number: int, runs: Iterable[int]) -> None:
+        bit = 1 << number
+        postings = self.postings
+        for h in set(runs):
+            postings[h] = postings.get(h, 0) | bit
+
+    def best(self, number: int, runs: Iterable[int]) -> int | None:
+        """The other text sharing most of text ``number``'s anchored runs (the lowest number among ties;
+        None: none shares any).  Counted per text in bit-sliced integer counters, so in C."""
+        others = ~(1 << number)
+        postings = self.postings
+        slices: list[int] = []
+        previous = 0
+        weight = 0
+        for h in runs:  # runs of one shared passage share one set of texts: add it once, weighted
+            mask = postings.get(h, 0) & others
+            if mask == previous:
+                weight += 1
                 continue
-            if other not in runs:
-                runs[other] = set(grams(other))
-            row.append(coverage(text_grams, len(text), runs[other])[0])
-        result.append(row)
-        if len(runs) > 64:  # the example stays; the best candidates come and go
-            runs.clear()
-    return result
+            if previous:
+                _add(slices, previous, weight)
+            previous, weight = mask, 1
+        if previous:
+            _add(slices, previous, weight)
+        return _top(slices)
 
 
 def best_candidates(texts: Sequence[Text]) -> list[int | None]:
     """For each text, the index of the other text sharing most of its anchored runs (None: none)."""
-    count = len(texts)
-    if count < 2:
-        return [None] * count
-    sampled: list[array.array[int]] = []
-    postings: dict[int, int] = {}
-    for index, text in enumerate(texts):
-        bit = 1 << index
-        normalized, last = text.normalized, len(text.normalized) - RUN
-        hashes = array.array("q", [hash(normalized[i:i + RUN])
-                                   for i in (m.start() for m in _ANCHOR.finditer(normalized)) if i <= last])
-        sampled.append(hashes)
-        for h in set(hashes):
-            postings[h] = postings.get(h, 0) | bit
-    everyone = (1 << count) - 1
-    result: list[int | None] = []
-    for index in range(count):
-        others = everyone & ~(1 << index)
-        slices: list[int] = []
-        previous = -1
-        weight = 0
-        for h in sampled[index]:  # runs of one shared passage share one set of drafts: add it once, weighted
-            mask = postings[h] & others
-            if mask == previous:
-                weight += 1
-                continue
-            if previous > 0:
-                _add(slices, previous, weight)
-            previous, weight = mask, 1
-        if previous > 0:
-            _add(slices, previous, weight)
-        result.append(_top(slices, others))
-    return result
+    runs = [anchored(text.normalized, grams(text.normalized)) for text in texts]
+    index = Index()
+    for number, text_runs in enumerate(runs):
+        index.add(number, text_runs)
+    return [index.best(number, text_runs) for number, text_runs in enumerate(runs)]
 
 
 def best_matches(texts: Sequence[Text]) -> list[Match | None]:
@@ -193,9 +184,12 @@ def _add(slices: list[int], mask: int, weight: int) -> None:
         bit += 1
 
 
-def _top(slices: list[int], candidates: int) -> int | None:
-    """The draft with the highest counter (the lowest index among ties)."""
-    if not any(s & candidates for s in slices):
+def _top(slices: list[int]) -> int | None:
+    """The text with the highest counter (the lowest number among ties)."""
+    candidates = 0
+    for level in slices:
+        candidates |= level
+    if not candidates:
         return None
     for level in range(len(slices) - 1, -1, -1):
         narrowed = candidates & slices[level]

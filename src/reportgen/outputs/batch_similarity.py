@@ -1,0 +1,195 @@
+"""复制比 across a batch: each draft against its most similar other draft and against its pack's example,
+and other units' names left in it (the 平乐 mistake).
+
+2,000 drafts' texts held in the main process would cost tens of MB, so a worker notes each draft it
+writes in a scratch file of the batch (``Notebook``): the text, the hash of every run and of the
+anchored runs (``similarity``).  The main process keeps only the index of anchored runs.  The
+comparisons run in the pool, in chunks: each draft's most similar other is found in the index, and
+both drafts' runs are read back and compared exactly.
+"""
+
+from __future__ import annotations
+
+import array
+import marshal
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ReportgenError
+from ..packs.manifest import load_pack
+from .drafting import Run
+from .similarity import Index, anchored, coverage, grams, normalize
+
+__all__ = ["Compared", "Drafted", "Note", "Notebook", "compare_drafts", "example_texts"]
+
+CHUNK = 25  # the fewest drafts a worker compares at once
+
+
+@dataclass(frozen=True)
+class Note:
+    """Where a draft's texts wait in the batch's scratch folder."""
+
+    path: str
+    offset: int
+    size: int
+
+
+class Notebook:
+    """One worker's scratch file: each draft's text, its normalized length, its runs and anchored runs."""
+
+    def __init__(self, folder: str) -> None:
+        handle, self.path = tempfile.mkstemp(dir=folder, suffix=".notes")
+        self._file = os.fdopen(handle, "wb")
+
+    def write(self, text: str, normalized: str) -> tuple[Note, bytes]:
+        """Where the record is, and the anchored runs (for the batch's index)."""
+        text_grams = grams(normalized)
+        runs = anchored(normalized, text_grams).tobytes()
+        data = marshal.dumps((text, len(normalized), text_grams.tobytes(), runs))  # read back by this batch only
+        offset = self._file.tell()
+        self._file.write(data)
+        return Note(self.path, offset, len(data)), runs
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass(frozen=True)
+class Noted:
+    text: str
+    length: int  # of the normalized text
+    grams: array.array[int]
+    runs: array.array[int]  # the anchored ones
+
+
+def read_note(note: Note) -> Noted:
+    with open(note.path, "rb") as handle:
+        handle.seek(note.offset)
+        text, length, text_grams, runs = marshal.loads(handle.read(note.size))
+    return Noted(text, length, array.array("q", text_grams), array.array("q", runs))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What every comparing worker is given once per chunk: the index, where each draft's texts are,
+    the packs' examples (normalized, by the pack's folder) and the batch's names."""
+
+    index: Index
+    notes: dict[int, Note]
+    examples: dict[str, str]
+    names: dict[str, list[str]]  # the batch's unit and person names by their first two characters
+    firsts: re.Pattern[str] | None  # the names' first characters
+
+
+@dataclass(frozen=True)
+class Drafted:
+    """What comparing needs of a draft: its number in the batch (its bit in the index), where its text
+    is, its pack's folder and its own unit's and person's names."""
+
+    number: int
+    note: Note
+    pack_root: str
+    own: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Compared:
+    best: int | None  # the number of the most similar other draft (None: none shares a run)
+    ratio: float | None  # 复制比 against it
+    example_ratio: float | None  # against the pack's example
+    others: tuple[str, ...]  # other units' and persons' names found in the draft
+
+
+def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Compared]:
+    """Each draft compared (in a worker).  ``given``: the comparison, or the scratch file it was
+    pickled to (sent once, not with every chunk)."""
+    if isinstance(given, str):
+        with open(given, "rb") as handle:
+            comparison: Comparison = pickle.load(handle)  # written by this batch a moment ago
+    else:
+        comparison = given
+    examples: dict[str, set[int]] = {}
+    result: list[Compared] = []
+    for draft in drafts:
+        noted = read_note(draft.note)
+        best = comparison.index.best(draft.number, noted.runs)
+        ratio = example_ratio = None
+        if best is not None:
+            ratio = coverage(noted.grams, noted.length, set(read_note(comparison.notes[best]).grams))[0]
+        root = draft.pack_root
+        if root in comparison.examples:
+            if root not in examples:
+                examples[root] = set(grams(comparison.examples[root]))
+            example_ratio = coverage(noted.grams, noted.length, examples[root])[0]
+        others = _others_in(noted.text, [name for name in draft.own if name], comparison.names, comparison.firsts)
+        result.append(Compared(best, ratio, example_ratio, tuple(others)))
+    return result
+
+
+def compare_drafts(drafts: Sequence[Drafted], index: Index, examples: dict[str, str],
+                   pool: ProcessPoolExecutor | None, jobs: int, scratch: str) -> list[Compared]:
+    """Every draft compared, in the pool's workers when there is more than one chunk."""
+    comparison = Comparison(index, {draft.number: draft.note for draft in drafts}, examples,
+                            *_name_index([name for draft in drafts for name in draft.own]))
+    size = max(CHUNK, -(-len(drafts) // (jobs * 4)))
+    chunks = [drafts[i:i + size] for i in range(0, len(drafts), size)]
+    if pool is not None and len(chunks) > 1:
+        shared = os.path.join(scratch, "comparison.pickle")
+        with open(shared, "wb") as handle:
+            pickle.dump(comparison, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            return [found for part in pool.map(compare_chunk, [shared] * len(chunks), chunks) for found in part]
+        except BrokenProcessPool:  # the pool lost a worker earlier: compare here instead
+            pass
+    return [found for chunk in chunks for found in compare_chunk(comparison, chunk)]
+
+
+
+
+
+def _name_index(all_names: Iterator[str] | Sequence[str]) -> tuple[dict[str, list[str]], re.Pattern[str] | None]:
+    """The batch's unit and person names by their first two characters, and a pattern of their first
+    characters (so a text is scanned in C, stopping only where some name could start)."""
+    names = sorted({name for name in all_names if len(name) >= 2})
+    starts: dict[str, list[str]] = {}
+    for name in names:
+        starts.setdefault(name[:2], []).append(name)
+    firsts = sorted({name[0] for name in names})
+    return starts, (re.compile("[" + "".join(re.escape(char) for char in firsts) + "]") if firsts else None)
+
+
+def _others_in(text: str, own: Sequence[str], starts: dict[str, list[str]], first: re.Pattern[str] | None
+               ) -> Iterator[str]:
+    """Other units' and persons' names in a draft's ``text`` (``own``: its own unit's and person's)."""
+    if first is None:
+        return
+    seen: set[str] = set()
+    for match in first.finditer(text):
+        i = match.start()
+        for name in starts.get(text[i:i + 2], ()):
+            if name not in seen and text.startswith(name, i) and not any(name in mine for mine in own):
+                seen.add(name)
+                yield name
+
+
+def example_texts(roots: Sequence[str], run: Run) -> dict[str, str]:
+    """The normalized text of each pack's example draft (its own names left out), by the pack's folder."""
+    result: dict[str, str] = {}
+    for root in dict.fromkeys(root for root in roots if root):
+        try:
+            pack = load_pack(Path(root))
+            if pack.example_profile:
+                example = run.draft_file(pack.path(pack.example_profile), pack=pack)
+                meta = example.profile.meta
+                result[root] = normalize("示例稿", example.document.text, (meta.unit or "", meta.name or ""),
+                                         passages=False).normalized
+        except ReportgenError:
+            continue
+    return result
