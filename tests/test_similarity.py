@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from conftest import BUILTIN, REPO, TEMPLATES, example_data, make_mini_pack, mini_profile, write_yaml
@@ -112,6 +114,22 @@ def test_unrelated_drafts_share_nothing(tmp_path: Path) -> None:
     result = run("similar", "--json", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert all(p["ratio"] == 0 and p["passages"] == [] for p in json.loads(result.output))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("甲乙丙丁", max_size=80), st.text("甲乙丙丁", max_size=80))
+def test_the_batchs_ratio_counts_exactly_the_characters_in_shared_runs(a: str, b: str) -> None:
+    """The batch's 复制比 (``share``, counted with integer bits) and ``coverage`` (spans) are the rule
+    itself: the share of a's characters inside a run of 13 also found in b (a small alphabet, so runs
+    repeat; brute force here)."""
+    from reportgen.outputs.similarity import RUN, coverage, grams, runs_of, share
+
+    in_b = {b[i:i + RUN] for i in range(len(b) - RUN + 1)}
+    covered = {k for i in range(len(a) - RUN + 1) if a[i:i + RUN] in in_b for k in range(i, i + RUN)}
+    expected = len(covered) / len(a) if a else 0.0
+    b_runs = runs_of(grams(b))
+    assert share(grams(a), len(a), b_runs) == pytest.approx(expected)
+    assert coverage(grams(a), len(a), b_runs)[0] == pytest.approx(expected)
 
 
 def test_digits_do_not_count(tmp_path: Path) -> None:

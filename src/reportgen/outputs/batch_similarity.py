@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import ReportgenError
 from ..packs.manifest import load_pack
 from .drafting import Run
-from .similarity import Index, anchored, coverage, grams, normalize
+from .similarity import Index, anchored, grams, normalize, runs_of, share
 
 __all__ = ["Compared", "Drafted", "Note", "Notebook", "compare_drafts", "example_texts"]
 
@@ -115,19 +115,19 @@ def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Co
             comparison: Comparison = pickle.load(handle)  # written by this batch a moment ago
     else:
         comparison = given
-    examples: dict[str, set[int]] = {}
+    examples: dict[str, dict[int, int]] = {}
     result: list[Compared] = []
     for draft in drafts:
         noted = read_note(draft.note)
         best = comparison.index.best(draft.number, noted.runs)
         ratio = example_ratio = None
         if best is not None:
-            ratio = coverage(noted.grams, noted.length, set(read_note(comparison.notes[best]).grams))[0]
+            ratio = share(noted.grams, noted.length, runs_of(read_note(comparison.notes[best]).grams))
         root = draft.pack_root
         if root in comparison.examples:
             if root not in examples:
-                examples[root] = set(grams(comparison.examples[root]))
-            example_ratio = coverage(noted.grams, noted.length, examples[root])[0]
+                examples[root] = runs_of(grams(comparison.examples[root]))
+            example_ratio = share(noted.grams, noted.length, examples[root])
         others = _others_in(noted.text, [name for name in draft.own if name], comparison.names, comparison.firsts)
         result.append(Compared(best, ratio, example_ratio, tuple(others)))
     return result
