@@ -344,6 +344,48 @@ def test_a_batch_in_the_pool_finds_the_same_similar_drafts_as_one_process(tmp_pa
     assert named == 60
 
 
+def test_without_a_temporary_folder_the_drafts_are_written_and_the_user_is_told_why(
+        tmp_path: Path, pack_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    make_profiles(tmp_path / "p", pack_dir, 3)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    report = build_batch([tmp_path / "p"], tmp_path / "out", jobs=1)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.docx")) == ["u00.docx", "u01.docx", "u02.docx"]
+    for item in report.items:
+        assert item.ok and item.ratio is None
+        assert any(note.startswith("没有计算复制比：无法建立临时文件夹（") for note in item.warnings), item.warnings
+    # openpyxl needs the temporary folder too: the summary is not written, and the user is told why
+    assert report.summary is None and report.failed == 1
+    assert "无法生成表格：临时文件夹不能写入" in str(report.summary_error) and "TMPDIR" in str(report.summary_error)
+    assert not (tmp_path / "out" / SUMMARY).exists()
+
+
+def test_a_full_disk_while_noting_a_draft_loses_only_its_ratio(tmp_path: Path, pack_dir: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from reportgen.outputs.batch_similarity import Notebook
+
+    real = Notebook.write
+
+    def write(self: Notebook, text: str, normalized: str) -> Any:
+        if "市教育局" in text:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, text, normalized)
+
+    monkeypatch.setattr(Notebook, "write", write)
+    make_profiles(tmp_path / "p", pack_dir, 3)
+    report = build_batch([tmp_path / "p"], tmp_path / "out", jobs=1)
+    assert report.failed == 0 and len(list((tmp_path / "out").glob("*.docx"))) == 3
+    _, rows = summary_table(tmp_path / "out" / SUMMARY)
+    by_unit = {row["单位"]: row for row in rows}
+    assert "没有计算复制比：无法写临时文件（" in by_unit["市教育局机关党委"]["状态和提醒"]
+    assert by_unit["市教育局机关党委"]["复制比"] is None
+    assert by_unit["市财政局机关党委"]["最相似的稿子"] == "u02.docx"  # the other two still compared
+    assert by_unit["市审计局机关党支部"]["最相似的稿子"] == "u00.docx"
+
+
 def test_runs_hash_alike_in_every_process() -> None:
     """A batch's workers hash runs for one index and one another: the hashes must not depend on the
     process (Python salts the hash of a string per process; on Windows every worker is a new one)."""

@@ -53,6 +53,7 @@ __all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
 PROFILE_SUFFIXES = (".yaml", ".yml")
 CHUNK = 25  # the fewest profiles a worker builds with one Run (one pack load, one Word template compile)
 DEFAULT_THRESHOLD = 0.3
+NOT_COMPARED = "没有计算复制比"
 
 
 @dataclass(frozen=True)
@@ -201,10 +202,14 @@ def _brief(exc: ReportgenError) -> str:
 def _item(task: Task, draft: Draft, target: Path, backup: Path | None, notebook: Notebook | None) -> BatchItem:
     meta = draft.profile.meta
     note, runs = None, b""
+    warnings = tuple(w.message for w in draft.warnings)
     if notebook is not None:
         text = draft.document.text
-        note, runs = notebook.write(text, normalize(target.name, text, (meta.unit or "", meta.name or ""),
-                                                    passages=False).normalized)
+        try:
+            note, runs = notebook.write(text, normalize(target.name, text, (meta.unit or "", meta.name or ""),
+                                                        passages=False).normalized)
+        except OSError as exc:  # the draft is written; only its 复制比 is missing
+            warnings += (f"{NOT_COMPARED}：无法写临时文件（{os_error_text(exc)}）",)
     specs = draft.facts.specs
     facts = tuple((key, f"{spec.label}（{spec.unit_shown}）" if spec.unit_shown else spec.label,
                    draft.facts.values[key].value if key in draft.facts.values else None)
@@ -214,7 +219,7 @@ def _item(task: Task, draft: Draft, target: Path, backup: Path | None, notebook:
         task.index, task.label, str(target), meta.unit or "", meta.name or "", meta.position or "",
         str(meta.year or ""), draft.document.han_count(), len(draft.missing),
         tuple((k, h, v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, h, v in facts),
-        tuple(w.message for w in draft.warnings), None, note, runs,
+        warnings, None, note, runs,
         str(backup) if backup else None, length, last_year_ratio=draft.last_year_ratio,
         created=draft.document.created.date().isoformat(), pack_root=str(draft.pack.root))
 
@@ -367,7 +372,13 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
             if not in_pack_folder(folder):  # nothing is written there (the guard refuses each draft): no lock file
                 stack.enter_context(folder_lock(folder))
         remove_orphaned_temporaries(folders)
-        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="reportgen-")) if similarity else None
+        scratch, unscratched = None, ""
+        if similarity:
+            try:  # private to this user (mode 700), removed however the batch ends
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="reportgen-",
+                                                                          ignore_cleanup_errors=True))
+            except OSError as exc:
+                unscratched = f"{NOT_COMPARED}：无法建立临时文件夹（{os_error_text(exc)}）"
         jobs = jobs or default_jobs()
         if start is not None:
             start(len(tasks))
@@ -381,6 +392,8 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
             items = _run_pool(pool, tasks, settings, fmt, force, jobs, scratch, index, advance)
         items.sort(key=lambda item: item.index)
+        if unscratched:
+            items = [replace(item, warnings=(*item.warnings, unscratched)) if item.ok else item for item in items]
         if scratch is not None:
             items = _compare(items, index, settings, threshold, pool, jobs, scratch)
         summary: Path | None = summary_dir / SUMMARY_NAME

@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import ReportgenError
 from ..packs.manifest import load_pack
@@ -45,20 +46,25 @@ class Notebook:
     """One worker's scratch file: each draft's text, its normalized length, its runs and anchored runs."""
 
     def __init__(self, folder: str) -> None:
-        handle, self.path = tempfile.mkstemp(dir=folder, suffix=".notes")
-        self._file = os.fdopen(handle, "wb")
+        self.folder = folder
+        self._file: BinaryIO | None = None  # made at the first draft
+        self._path = ""
 
     def write(self, text: str, normalized: str) -> tuple[Note, bytes]:
-        """Where the record is, and the anchored runs (for the batch's index)."""
+        """Where the record is, and the anchored runs (for the batch's index).  OSError: not noted."""
         text_grams = grams(normalized)
         runs = anchored(normalized, text_grams).tobytes()
         data = marshal.dumps((text, len(normalized), text_grams.tobytes(), runs))  # read back by this batch only
+        if self._file is None:
+            handle, self._path = tempfile.mkstemp(dir=self.folder, suffix=".notes")
+            self._file = os.fdopen(handle, "wb")
         offset = self._file.tell()
         self._file.write(data)
-        return Note(self.path, offset, len(data)), runs
+        return Note(self._path, offset, len(data)), runs
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
 
 @dataclass(frozen=True)

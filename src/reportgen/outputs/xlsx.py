@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..errors import OutputError, Problem, os_error_text
 from ..ooxml import (
     CORE_PROPS,
     CUSTOM_PROPS,
@@ -94,7 +95,11 @@ def save_workbook(workbook: Workbook, *, created: dt.datetime, properties: Mappi
     workbook.properties.creator = workbook.properties.lastModifiedBy = "reportgen"
     workbook.custom_doc_props.append(StringProperty(name=FINGERPRINT_PROPERTY, value="0" * 64))
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    try:
+        workbook.save(buffer)  # openpyxl writes each sheet through a temporary file first
+    except OSError as exc:
+        raise OutputError(Problem(f"无法生成表格：临时文件夹不能写入（{os_error_text(exc)}）",
+                                  hint="检查环境变量 TEMP（Windows）或 TMPDIR 所指的文件夹是否存在、是否有空间")) from None
     package = read_package(buffer.getvalue())
     parts = dict(package.parts)
     # openpyxl stamps the clock as “modified” whatever it is told: the document properties are ours
