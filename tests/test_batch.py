@@ -386,6 +386,22 @@ def test_a_full_disk_while_noting_a_draft_loses_only_its_ratio(tmp_path: Path, p
     assert by_unit["市审计局机关党支部"]["最相似的稿子"] == "u00.docx"
 
 
+def test_a_scratch_folder_cleaned_away_mid_batch_loses_only_the_ratios(tmp_path: Path, pack_dir: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen.outputs import batch_similarity
+
+    def lost(note: object) -> Any:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(batch_similarity, "read_note", lost)
+    make_profiles(tmp_path / "p", pack_dir, 3)
+    report = build_batch([tmp_path / "p"], tmp_path / "out", jobs=1)
+    assert report.failed == 0 and len(list((tmp_path / "out").glob("*.docx"))) == 3
+    _, rows = summary_table(tmp_path / "out" / SUMMARY)
+    for row in rows:
+        assert row["复制比"] is None and "没有计算复制比：临时文件读不出（" in row["状态和提醒"], row
+
+
 def test_runs_hash_alike_in_every_process() -> None:
     """A batch's workers hash runs for one index and one another: the hashes must not depend on the
     process (Python salts the hash of a string per process; on Windows every worker is a new one)."""

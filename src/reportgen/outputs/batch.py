@@ -428,6 +428,8 @@ def _compare(items: list[BatchItem], index: Index, settings: Run, threshold: flo
     for item, found in zip(good, compare_drafts(drafts, index, examples, pool, jobs, scratch), strict=True):
         changes: dict[str, object] = {}
         warnings = list(item.warnings)
+        if found.problem:
+            warnings.append(f"{NOT_COMPARED}：临时文件读不出（{found.problem}）")
         if found.best is not None and found.ratio is not None:
             name = Path(by_index[found.best].output or by_index[found.best].label).name
             changes.update(similar_to=name, ratio=shown_ratio(found.ratio))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import ReportgenError
+from ..errors import ReportgenError, os_error_text
 from ..packs.manifest import load_pack
 from .drafting import Run
 from .similarity import Index, anchored, grams, normalize, runs_of, share
@@ -107,10 +107,11 @@ class Drafted:
 
 @dataclass(frozen=True)
 class Compared:
-    best: int | None  # the number of the most similar other draft (None: none shares a run)
-    ratio: float | None  # 复制比 against it
-    example_ratio: float | None  # against the pack's example
-    others: tuple[str, ...]  # other units' and persons' names found in the draft
+    best: int | None = None  # the number of the most similar other draft (None: none shares a run)
+    ratio: float | None = None  # 复制比 against it
+    example_ratio: float | None = None  # against the pack's example
+    others: tuple[str, ...] = ()  # other units' and persons' names found in the draft
+    problem: str = ""  # why it could not be compared (its scratch file was lost)
 
 
 def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Compared]:
@@ -124,11 +125,16 @@ def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Co
     examples: dict[str, dict[int, int]] = {}
     result: list[Compared] = []
     for draft in drafts:
-        noted = read_note(draft.note)
-        best = comparison.index.best(draft.number, noted.runs)
+        try:
+            noted = read_note(draft.note)
+            best = comparison.index.best(draft.number, noted.runs)
+            other = read_note(comparison.notes[best]).grams if best is not None else None
+        except OSError as exc:  # the scratch folder was cleaned away under the batch
+            result.append(Compared(problem=os_error_text(exc)))
+            continue
         ratio = example_ratio = None
-        if best is not None:
-            ratio = share(noted.grams, noted.length, runs_of(read_note(comparison.notes[best]).grams))
+        if other is not None:
+            ratio = share(noted.grams, noted.length, runs_of(other))
         root = draft.pack_root
         if root in comparison.examples:
             if root not in examples:
@@ -155,9 +161,6 @@ def compare_drafts(drafts: Sequence[Drafted], index: Index, examples: dict[str, 
         except BrokenProcessPool:  # the pool lost a worker earlier: compare here instead
             pass
     return [found for chunk in chunks for found in compare_chunk(comparison, chunk)]
-
-
-
 
 
 def _name_index(all_names: Iterator[str] | Sequence[str]) -> tuple[dict[str, list[str]], re.Pattern[str] | None]:
