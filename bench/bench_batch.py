@@ -8,7 +8,7 @@ runs in a fresh process, ``--runs`` times interleaved; the fastest run counts (t
 
   (a)  reportgen's batch, as ``reportgen build DIR -o OUT -j J`` runs it: profiles read and checked,
        drafts composed, laid out and written atomically, 复制比 of every draft, 汇总.xlsx;
-  (a') the same without 复制比 (to show what the similarity report costs);
+  (a') the same without 复制比 and the check for other units' names (what they cost: ((a) - (a')) / (a));
   (b)  a naive docxtpl loop: DocxTemplate(path), render(context), save per draft, on the same Word
        template with the same body (only the docxtpl calls are timed);
   (c)  the floor: the same .docx parts written with zipfile alone;
