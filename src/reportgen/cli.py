@@ -458,7 +458,7 @@ def next_(source: Path, output: Path | None, pack_request: str | None, ledger: P
     from .errors import display_path
 
     def confirm(carried: Any) -> bool:
-        if source.suffix.lower() in (".yaml", ".yml") or yes:
+        if yes:
             return True
         click.echo(f"从 {display_path(source)} 里找到上年的问题 {len(carried.rectifications)} 个：")
         for n, (problem, measure) in enumerate(carried.rectifications, start=1):

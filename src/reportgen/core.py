@@ -23,7 +23,7 @@ from .inputs.workbook import read_workbook
 from .inputs.yamlfile import parse_yaml
 from .outputs.drafting import BuildResult, Draft, Run
 from .outputs.guard import Guard
-from .outputs.ledger import LedgerEntry, ledger_bytes, ledger_warnings, match_ledger, read_ledger
+from .outputs.ledger import LedgerEntry, LedgerRow, ledger_bytes, ledger_warnings, match_ledger, read_ledger
 from .outputs.scaffold import NextYear, init_text, next_text, value_text
 from .outputs.similarity import Match, best_matches, normalize
 from .packs.describe import describe_pack, listing_lines
@@ -32,8 +32,9 @@ from .packs.manifest import MANIFEST, Pack, load_pack, read_pack
 from .packs.safety import content_problems, is_leftover, walk_pack
 from .packs.store import InstallResult, export_files, install_pack, new_pack_folder, zip_pack
 
-__all__ = ["PackReport", "build", "check", "check_pack", "default_output", "describe", "export_pack", "init",
-           "install", "list_packs", "new_pack"]
+__all__ = ["ExportResult", "NextResult", "PackReport", "RowCheck", "build", "check", "check_pack", "check_workbook",
+           "default_output", "describe", "export_pack", "init", "install", "ledger", "list_packs", "listing_lines",
+           "new_pack", "next_year", "plan_next", "settings", "sheet", "similar"]
 
 LINT_WORDINGS = 6  # drafts of the example ``packs check`` lints, each in another wording
 
@@ -243,9 +244,6 @@ def install(source: Path, *, force: bool = False) -> tuple[InstallResult, str | 
     return result, note
 
 
-__all__ += ["ExportResult", "listing_lines"]
-
-
 # ---------------------------------------------------------------- next year, 整改台账, 填报表, 复制比
 
 
@@ -264,12 +262,12 @@ def _next_name(source: Path, year: int | None) -> Path:
     return source.with_name(f"{source.stem}-{year or '下一年'}.yaml")
 
 
-def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | None = None) -> tuple[NextYear, Pack, int | None, list[Problem]]:
+def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | None = None,
+              rows: Sequence[LedgerRow] = ()) -> tuple[NextYear, Pack, int | None, list[Problem]]:
     """What ``next`` carries over from last year's profile, or from last year's report (.docx/.txt)."""
     warnings: list[Problem] = []
-    rows = read_ledger(ledger) if ledger is not None else []
     if source.suffix.lower() in (".yaml", ".yml"):
-        run = Run(pack_request)
+        run = Run(pack_request, last_year=False)
         draft = run.draft_file(source)
         profile, pack = draft.profile, draft.pack
         meta = {key: str(profile.meta.get(key) or "") for key in ("unit", "name", "position", "superior", "committee")}
@@ -301,11 +299,13 @@ def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | N
 def next_year(source: Path, output: Path | None = None, *, pack_request: str | None = None, force: bool = False,
               ledger: Path | None = None, confirm: Callable[[NextYear], bool] | None = None) -> NextResult | None:
     """``next``: next year's profile from this year's (or from last year's Word file); None if not confirmed."""
-    carried, pack, year, warnings = plan_next(source, pack_request=pack_request, ledger=ledger)
-    if confirm is not None and not confirm(carried):
+    rows = read_ledger(ledger) if ledger is not None else []
+    carried, pack, year, warnings = plan_next(source, pack_request=pack_request, ledger=ledger, rows=rows)
+    from_report = source.suffix.lower() not in (".yaml", ".yml")
+    if confirm is not None and from_report and not confirm(carried):
         return None
     target = output if output is not None else _next_name(source, year)
-    text = next_text(pack, year, carried, ledger_rows=read_ledger(ledger) if ledger is not None else ())
+    text = next_text(pack, year, carried, ledger_rows=rows)
     backup = Guard(inputs=(source,)).write(
         target, text.encode("utf-8"), force=force, suffixes=(".yaml", ".yml"), what="资料文件",
         hint="换一个文件名（-o），或加 --force 覆盖（旧文件会先备份）")
@@ -326,7 +326,7 @@ def _profiles(inputs: Sequence[Path]) -> list[Path]:
 
 def ledger(inputs: Sequence[Path], output: Path, *, pack_request: str | None = None, force: bool = False) -> tuple[int, Path | None]:
     """``ledger``: the year's problems and measures of one or more profiles as a 整改台账 workbook."""
-    run = Run(pack_request)
+    run = Run(pack_request, last_year=False)
     entries: list[LedgerEntry] = []
     problems: list[Problem] = []
     year: int | None = None
@@ -352,7 +352,7 @@ def sheet(pack_request: str | None, output: Path, profiles: Sequence[Path], *, f
     """``sheet``: the fill-in workbook of a pack, with rows filled in from ``profiles`` when given."""
     from .outputs.sheet import profile_values, sheet_bytes  # openpyxl, ~120 ms: only for this command
 
-    run = Run(pack_request)
+    run = Run(pack_request, last_year=False)
     rows: list[dict[str, object]] = []
     pack: Pack | None = None
     year: int | None = None

@@ -7,8 +7,8 @@ the next command, and nothing outlives the process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +52,7 @@ class Draft:
     promises: tuple[tuple[str | None, str, str | None], ...] = ()  # (problem key, problem, its measure)
     last_year_ratio: float | None = None  # 复制比 against last year's draft, when the profile names it
 
-    @property
+    @functools.cached_property
     def missing(self) -> tuple[Missing, ...]:
         seen: set[tuple[str, str]] = set()
         result: list[Missing] = []
@@ -92,6 +92,7 @@ class Run:
     finder: PackFinder = field(default_factory=PackFinder)
     words: dict[Path, WordTemplate] = field(default_factory=dict)
     example_names: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+    last_year: bool = True  # compare with last year's draft (only for commands that show warnings)
 
     def fresh(self) -> Run:
         """A Run with the same settings and empty caches (what a batch worker starts from)."""
@@ -114,7 +115,7 @@ class Run:
         return self.draft(tree, hashlib.sha256(text.encode()).hexdigest(), path.parent, file_name=path.name, pack=pack)
 
     def draft(self, tree: Tree, digest: str, profile_dir: Path | None, *, file_name: str = "",
-              pack: Pack | None = None, extra: Mapping[str, str] | None = None, example: bool = False) -> Draft:
+              pack: Pack | None = None, example: bool = False) -> Draft:
         """Validate and compose: every problem of the profile at once, as one ProfileError."""
         profile, problems = read_profile(tree, digest)
         ledger_warnings: list[Problem] = []
@@ -129,7 +130,7 @@ class Run:
                 raise
         facts, fact_problems, fact_warnings = read_facts(profile, pack)
         properties = {"reportgen.profile": file_name or profile.file, "reportgen.profile_sha256": digest,
-                      "reportgen.unit": profile.meta.unit or "", "reportgen.name": profile.meta.name or "", **(extra or {})}
+                      "reportgen.unit": profile.meta.unit or "", "reportgen.name": profile.meta.name or ""}
         composition = compose(profile, pack, facts, properties=properties)
         problems = [*problems, *fact_problems, *composition.problems]
         if problems:
@@ -175,7 +176,7 @@ class Run:
     def _last_year(self, profile: Profile, document: Document, profile_dir: Path | None) -> tuple[float | None, list[Problem]]:
         """复制比 against last year's draft (``last_year.draft``): copying last year's report is the habit
         this tool replaces, so a draft that repeats it is pointed out."""
-        if not profile.last_year.draft:
+        if not self.last_year or not profile.last_year.draft:
             return None, []
         path = Path(profile.last_year.draft)
         if not path.is_absolute() and profile_dir is not None:
