@@ -23,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import PackError, Problem, UnsafePackError
 
-__all__ = ["MAX_OUTPUT_CHARS", "SECONDS", "TimeLimit", "WordSandbox", "time_limit"]
+__all__ = ["MAX_OUTPUT_CHARS", "TimeLimit", "WordSandbox", "compile_part", "disallowed", "render_part", "time_limit"]
 
 MAX_OUTPUT_CHARS = 5_000_000  # per part; a real draft's document part is about 200,000
 SECONDS = 10.0
@@ -112,12 +112,13 @@ def time_limit(seconds: float = SECONDS) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def compile_part(env: WordSandbox, source: str, shown: str) -> Template:
-    """Compile a Word template part, under the time limit, with Chinese messages."""
+def compile_part(env: WordSandbox, source: str, shown: str) -> tuple[Template, nodes.Template]:
+    """Compile a Word template part, under the time limit, with Chinese messages; and its checked tree."""
     try:
         with time_limit():
-            code = env.compile(source, shown, shown)  # named, so a refusal says which file
-            return env.template_class.from_code(env, code, env.make_globals(None))
+            ast = env.parse(source, shown, shown)  # named, so a refusal says which file
+            code = env.compile(ast, shown, shown)
+            return env.template_class.from_code(env, code, env.make_globals(None)), ast
     except TemplateSyntaxError as exc:
         raise PackError(Problem("Word 模板的标记写法有误", shown, exc.lineno,
                                 hint="检查 {{ }} 和 {% %} 是否成对、里面有没有混进全角符号")) from None

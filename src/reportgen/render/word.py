@@ -106,9 +106,8 @@ class WordTemplate:
                 except TimeLimit:
                     raise UnsafePackError(Problem("Word 模板整理标记超时，已中止", shown,
                                                   hint="这个模板包可能被人恶意修改过，请勿使用")) from None
-                template = compile_part(env, source, shown)
+                template, ast = compile_part(env, source, shown)
                 self.templates[name] = template
-                ast = env.parse(source)
                 if name == "word/document.xml":
                     body_found = any(node.name == "body" for node in ast.find_all(nodes.Name))
                 # Without {% if %} every draft has the same XML structure (values are escaped; the body is
