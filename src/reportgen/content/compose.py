@@ -33,7 +33,7 @@ from ..packs.manifest import (
 )
 from ..packs.prose import META_SLOTS, Group, Segment, Slot, parse_sentence, parse_user_text
 from .facts import Facts, FactValue, phrase_parts
-from .model import Document, Paragraph, Role, Span, SpanKind, count_han, placeholder_text
+from .model import Document, Paragraph, Role, Span, SpanKind, count_han, dated_after, placeholder_text
 from .numbering import SELF_NUMBERED, chinese_numeral, item_label
 
 __all__ = ["Composition", "compose", "paragraph_ids"]
@@ -86,9 +86,7 @@ def created_time(profile: Profile) -> dt.datetime:
     meta = profile.meta
     if meta.date is not None:
         return dt.datetime(meta.date.year, meta.date.month, meta.date.day, tzinfo=dt.UTC)
-    if meta.year is not None:
-        return dt.datetime(meta.year + 1, 1, 1, tzinfo=dt.UTC)
-    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return dated_after(meta.year)
 
 
 @dataclass

@@ -30,7 +30,6 @@ _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _APPROX = re.compile(r"(\d+(?:\.\d+)?)(余|多)")
 _WITH_UNIT = re.compile(r"([+-]?\d+(?:\.\d+)?)(余|多)?\s*([\u4e00-\u9fff%‰]{1,4})")  # 12次, 40余人, 95%
 BLANK_MARK = re.compile(r"([*×X]+|x{2,})(余|多)?")
-TYPE_WORDS = {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
 
 
 def format_number(number: float) -> str:
@@ -245,7 +244,7 @@ class _FactReader:
         return f"（单位：{spec.unit}）" if spec.unit and spec.type != "percent" else ""
 
     def _number(self, spec: FactSpec, raw: Any, path: KeyPath) -> tuple[float | None, str]:
-        kind = TYPE_WORDS[spec.type]
+        kind = spec.type_word
         unit = self._unit_note(spec)
         if isinstance(raw, (bool, dict, list, dt.date)):
             what = "一个日期" if isinstance(raw, dt.date) else describe(raw)

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["HAN", "Document", "Origin", "Paragraph", "Role", "Span", "SpanKind", "count_han", "placeholder_text"]
+__all__ = ["HAN", "UNDATED", "Document", "Origin", "Paragraph", "Role", "Span", "SpanKind", "count_han", "dated_after",
+           "placeholder_text"]
 
 SpanKind = Literal["text", "lead2", "lead3", "placeholder", "blank"]
 Origin = Literal["pack", "fact", "profile"]
@@ -54,13 +55,21 @@ class Paragraph:
         return "".join(span.text for span in self.spans)
 
 
+UNDATED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # what a file is dated when nothing dates it (never the clock)
+
+
+def dated_after(year: int | None) -> dt.datetime:
+    """1 January after ``year``: a year's report, ledger or sheet is made early the next year."""
+    return dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC) if year else UNDATED
+
+
 @dataclass(frozen=True)
 class Document:
     title: str
     paragraphs: tuple[Paragraph, ...]
     meta: Mapping[str, str] = field(default_factory=dict)  # unit, name, position, year… as shown
     properties: Mapping[str, str] = field(default_factory=dict)  # recorded in the file (pack, profile digest)
-    created: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # from the profile: rebuilds are byte-identical
+    created: dt.datetime = UNDATED  # from the profile: rebuilds are byte-identical
 
     @property
     def text(self) -> str:

@@ -211,7 +211,7 @@ def _item(task: Task, draft: Draft, target: Path, backup: Path | None, notebook:
         except OSError as exc:  # the draft is written; only its 复制比 is missing
             warnings += (f"{NOT_COMPARED}：无法写临时文件（{os_error_text(exc)}）",)
     specs = draft.facts.specs
-    facts = tuple((key, f"{spec.label}（{spec.unit_shown}）" if spec.unit_shown else spec.label,
+    facts = tuple((key, spec.header,
                    draft.facts.values[key].value if key in draft.facts.values else None)
                   for key, spec in specs.items() if spec.summary)
     length = draft.profile.structure.length or draft.pack.length

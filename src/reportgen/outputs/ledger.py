@@ -9,12 +9,12 @@ problem without a row, is reported by name.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..content.model import dated_after
 from ..errors import Problem, display_path
 from ..inputs.profile import Profile
 from ..inputs.workbook import read_table
@@ -70,8 +70,7 @@ def ledger_bytes(entries: Sequence[LedgerEntry], *, year: int | None) -> bytes:
     rows = [[n, e.unit, e.problem, e.source, e.measure, e.person, None, None, None] for n, e in enumerate(entries, start=1)]
     table_sheet(sheet, HEADERS, rows, [5, 18, 30, 14, 40, 10, 12, 30, 8],
                 title=f"{year or ''}年度党组织书记抓基层党建工作述职查摆问题整改台账")
-    created = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC) if year else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    return save_workbook(workbook, created=created, properties={"reportgen.kind": "ledger"})
+    return save_workbook(workbook, created=dated_after(year), properties={"reportgen.kind": "ledger"})
 
 
 def read_ledger(path: Path) -> list[LedgerRow]:

@@ -43,10 +43,8 @@ def _fact_line(spec: FactSpec, value: str = "", note: str = "") -> str:
     return f"  {spec.key}: {_quoted(value) if value else ''}".ljust(30) + f"# {spec.label}（{TYPE_WORDS[spec.type]}{unit}{need}）{note}"
 
 
-def _grouped_facts(pack: Pack, chosen: Sequence[str], values: Mapping[str, str] | None = None,
-                   notes: Mapping[str, str] | None = None) -> list[str]:
+def _grouped_facts(pack: Pack, chosen: Sequence[str], notes: Mapping[str, str] | None = None) -> list[str]:
     """The facts: for each item (chosen ones first), the facts it says; then the measures' targets."""
-    values = values or {}
     notes = notes or {}
     topics = pack.catalogues.get("topics", {})
     order = [key for key in chosen if key in topics] + [key for key in topics if key not in chosen]
@@ -66,15 +64,11 @@ def _grouped_facts(pack: Pack, chosen: Sequence[str], values: Mapping[str, str] 
         out.append(f"  # {heading}")
         for key in keys:
             listed.add(key)
-            out.append(_fact_line(pack.facts[key], values.get(key, ""), notes.get(key, "")))
-    extra = [key for key in values if key not in listed and key in pack.facts]
-    if extra:
-        out.append("  # 【其他】")
-        out += [_fact_line(pack.facts[key], values[key], notes.get(key, "")) for key in extra]
+            out.append(_fact_line(pack.facts[key], note=notes.get(key, "")))
     return out
 
 
-def _catalogue_lines(pack: Pack, kind: str, chosen: Sequence[str], count: str, how: str) -> list[str]:
+def _catalogue_lines(pack: Pack, kind: str, count: str, how: str) -> list[str]:
     catalogue = pack.catalogues.get(CATALOGUE_FOR_SECTION[kind], {})
     out = ["", *_comments([f"{SECTION_WORDS[kind]}：{how}{'，共 ' + count if count else ''}。可选条目："])]
     for key, entry in catalogue.items():
@@ -140,7 +134,7 @@ def _sections(pack: Pack, chosen: Mapping[str, Sequence[str]], *, stub: bool = T
         count = f"{section.min_items}—{section.max_items} 项"
         how = {"work": "从目录中选择", "problems": "从目录中选择", "causes": "从目录中选择",
                "measures": "省略时自动与所选问题一一对应；也可以自己选择"}[kind]
-        out += _catalogue_lines(pack, kind, chosen.get(kind, ()), count, how)
+        out += _catalogue_lines(pack, kind, count, how)
         out += _choice_help(kind)
         if kind == "problems" and last_problems:
             out += _comments([f"上年选的问题是：{'、'.join(last_problems)}。已整改到位的请换成今年新查摆的；仍然存在的可以照旧选，",

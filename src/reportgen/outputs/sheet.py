@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
@@ -19,12 +18,13 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..content.model import dated_after
 from ..inputs.profile import Profile
 from ..inputs.workbook import COLUMNS, SHEET_NAME, item_columns
 from ..packs.manifest import CATALOGUE_FOR_SECTION, FactSpec, Pack
 from .xlsx import HEADER_FILL, save_workbook, table_sheet
 
-__all__ = ["SheetRow", "sheet_bytes"]
+__all__ = ["profile_values", "sheet_bytes"]
 
 DATA_START = 4  # row 1: title, row 2: groups, row 3: headers
 META_COMMENTS = {
@@ -46,18 +46,6 @@ RULES = """这份填报表用来收集各单位的述职事实，每个单位填
 
 填报表不能表达的内容（需要时改用 YAML 资料文件）：调整结构（去掉标题等）、自己定义的事实、
 挑选或增加要点、自己写的整个条目、上年数据。"""
-
-
-@dataclass(frozen=True)
-class SheetRow:
-    """A row filled in from a profile."""
-
-    values: dict[str, object]  # header -> value
-
-
-def _fact_header(spec: FactSpec) -> str:
-    unit = spec.unit_shown
-    return f"{spec.label}（{unit}）" if unit else spec.label
 
 
 def _fact_groups(pack: Pack) -> list[tuple[str, list[FactSpec]]]:
@@ -89,7 +77,7 @@ def profile_values(profile: Profile, pack: Pack) -> dict[str, object]:
         key = pack.fact_aliases.get(entry.key, entry.key)
         if key in pack.facts and entry.raw is not None and entry.own is None:
             raw = entry.raw
-            values[_fact_header(pack.facts[key])] = "、".join(map(str, raw)) if isinstance(raw, list) else raw
+            values[pack.facts[key].header] = "、".join(map(str, raw)) if isinstance(raw, list) else raw
     for section in ("work", "problems", "causes", "measures"):
         catalogue = pack.catalogues.get(CATALOGUE_FOR_SECTION[section], {})
         prefix = item_columns(section, 1)[0][:-1]
@@ -124,7 +112,7 @@ def sheet_bytes(pack: Pack, rows: Sequence[dict[str, object]], *, year: int | No
     groups: list[tuple[str, int, int]] = [("基本信息", 1, len(headers))]
     for title, specs in _fact_groups(pack):
         start = len(headers) + 1
-        headers += [_fact_header(spec) for spec in specs]
+        headers += [spec.header for spec in specs]
         groups.append((title, start, len(headers)))
     for section, word in (("work", "履职工作"), ("problems", "存在的问题"), ("causes", "原因"), ("measures", "措施（不选则与问题对应）")):
         if not catalogues[section] or section not in limits:
@@ -169,7 +157,7 @@ def sheet_bytes(pack: Pack, rows: Sequence[dict[str, object]], *, year: int | No
         ranges[section] = f"'条目目录'!${letter}$2:${letter}${len(catalogue) + 1}"
     lists.sheet_state = "hidden"
 
-    facts_by_header = {_fact_header(spec): spec for _, specs in _fact_groups(pack) for spec in specs}
+    facts_by_header = {spec.header: spec for _, specs in _fact_groups(pack) for spec in specs}
     last = DATA_START + max(len(rows), 200)
     for index, header in enumerate(headers, start=1):
         letter = get_column_letter(index)
@@ -207,20 +195,15 @@ def sheet_bytes(pack: Pack, rows: Sequence[dict[str, object]], *, year: int | No
 
     notes = workbook.create_sheet("事实说明")
     table_sheet(notes, ["表头", "键名", "类型", "单位", "说明"],
-                [[_fact_header(spec), spec.key, _type_word(spec), spec.unit_shown, _fact_rule(spec)[1]]
+                [[spec.header, spec.key, spec.type_word, spec.unit_shown, _fact_rule(spec)[1]]
                  for _, specs in _fact_groups(pack) for spec in specs], [40, 24, 8, 8, 50], landscape=False)
     workbook.active = 1
-    created = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC) if year else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    return save_workbook(workbook, created=created, properties={"reportgen.kind": "sheet", "reportgen.pack": pack.name,
+    return save_workbook(workbook, created=dated_after(year), properties={"reportgen.kind": "sheet", "reportgen.pack": pack.name,
                                                                 "reportgen.pack_version": pack.version})
 
 
 def _width(header: str) -> float:
     return min(max(len(header) * 1.6 + 2, 8), 22) if not header.startswith(("述职依据", "上年问题", "整改情况")) and not header.endswith("补充") else 30
-
-
-def _type_word(spec: FactSpec) -> str:
-    return {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}[spec.type]
 
 
 def _fact_rule(spec: FactSpec) -> tuple[DataValidation | None, str]:

@@ -52,7 +52,7 @@ def _styles(sheet: Worksheet) -> tuple[str, str, str]:
 
 
 def table_sheet(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float],
-                *, title: str | None = None, landscape: bool = True, wrap: Sequence[bool] = ()) -> None:
+                *, title: str | None = None, landscape: bool = True) -> None:
     """A printable table: optional title row, bold header row repeated on every page, frozen, filterable,
     borders, long text wrapped, fitted to one A4 page wide."""
     header_style, body_style, wrapped_style = _styles(sheet)
@@ -66,8 +66,8 @@ def table_sheet(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequenc
         sheet.cell(row=start, column=column, value=header).style = header_style
     for offset, row in enumerate(rows, start=1):
         for column, value in enumerate(row, start=1):
-            wrapped = wrap[column - 1] if column - 1 < len(wrap) else isinstance(value, str)
-            sheet.cell(row=start + offset, column=column, value=value).style = wrapped_style if wrapped else body_style
+            sheet.cell(row=start + offset, column=column, value=value).style = (
+                wrapped_style if isinstance(value, str) else body_style)
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = sheet.cell(row=start + 1, column=1)

@@ -14,7 +14,6 @@ NUMBERING_WORDS = {
     "chinese": "一、二、三、", "paren_chinese": "（一）（二）（三）", "arabic": "1. 2. 3.", "paren_arabic": "（1）（2）（3）",
     "ordinal_inline": "一是、二是、三是（在同一段内）", "ordinal_paragraphs": "一是、二是、三是（各自成段）", "none": "不编号",
 }
-FACT_TYPE_WORDS = {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
 
 
 def _plain(sentence: Sentence) -> str:
@@ -75,7 +74,7 @@ def describe_pack(pack: Pack) -> str:
                 out.append("      事实：" + "、".join(facts))
     out += ["", f"事实（facts，共 {len(pack.facts)} 项；资料文件里只写数字，单位自动加上）："]
     for spec in pack.facts.values():
-        details = [FACT_TYPE_WORDS[spec.type]]
+        details = [spec.type_word]
         if spec.unit and spec.type not in ("text", "list", "percent", "date"):
             details.append(f"单位：{spec.unit}")
         if spec.required:

@@ -74,6 +74,9 @@ LIBRARY = Path(__file__).resolve().parent.parent / "content" / "common_facts.yam
 # ---------------------------------------------------------------- the model
 
 
+FACT_TYPE_WORDS = {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
+
+
 @dataclass(frozen=True)
 class FactSpec:
     key: str
@@ -97,6 +100,15 @@ class FactSpec:
     @property
     def unit_shown(self) -> str:
         return "%" if self.type == "percent" else self.unit
+
+    @property
+    def type_word(self) -> str:
+        return FACT_TYPE_WORDS[self.type]
+
+    @property
+    def header(self) -> str:
+        """The fact's column header in 填报表 and 汇总 (``inputs.workbook`` reads the label back from it)."""
+        return f"{self.label}（{self.unit_shown}）" if self.unit_shown else self.label
 
 
 @dataclass(frozen=True)
