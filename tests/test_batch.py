@@ -354,7 +354,7 @@ def test_without_a_temporary_folder_the_drafts_are_written_and_the_user_is_told_
     assert sorted(p.name for p in (tmp_path / "out").glob("*.docx")) == ["u00.docx", "u01.docx", "u02.docx"]
     for item in report.items:
         assert item.ok and item.ratio is None
-        assert any(note.startswith("没有计算复制比：无法建立临时文件夹（") for note in item.warnings), item.warnings
+        assert any(note.startswith("没有计算复制比，也没有查别的单位名称：无法建立临时文件夹（") for note in item.warnings), item.warnings
     # openpyxl needs the temporary folder too: the summary is not written, and the user is told why
     assert report.summary is None and report.failed == 1
     assert "无法生成表格：临时文件夹不能写入" in str(report.summary_error) and "TMPDIR" in str(report.summary_error)
@@ -380,7 +380,7 @@ def test_a_full_disk_while_noting_a_draft_loses_only_its_ratio(tmp_path: Path, p
     assert report.failed == 0 and len(list((tmp_path / "out").glob("*.docx"))) == 3
     _, rows = summary_table(tmp_path / "out" / SUMMARY)
     by_unit = {row["单位"]: row for row in rows}
-    assert "没有计算复制比：无法写临时文件（" in by_unit["市教育局机关党委"]["状态和提醒"]
+    assert "没有计算复制比，也没有查别的单位名称：无法写临时文件（" in by_unit["市教育局机关党委"]["状态和提醒"]
     assert by_unit["市教育局机关党委"]["复制比"] is None
     assert by_unit["市财政局机关党委"]["最相似的稿子"] == "u02.docx"  # the other two still compared
     assert by_unit["市审计局机关党支部"]["最相似的稿子"] == "u00.docx"
@@ -399,7 +399,48 @@ def test_a_scratch_folder_cleaned_away_mid_batch_loses_only_the_ratios(tmp_path:
     assert report.failed == 0 and len(list((tmp_path / "out").glob("*.docx"))) == 3
     _, rows = summary_table(tmp_path / "out" / SUMMARY)
     for row in rows:
-        assert row["复制比"] is None and "没有计算复制比：临时文件读不出（" in row["状态和提醒"], row
+        assert row["复制比"] is None and "没有计算复制比，也没有查别的单位名称：临时文件读不出（" in row["状态和提醒"], row
+
+
+def test_a_full_disk_shows_when_a_draft_is_noted_and_the_next_records_still_read_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills half-way through a record: that draft is not noted (OSError from ``write``, not later
+    from ``close``), and records written after space was freed read back whole."""
+    import errno
+
+    from reportgen.outputs import batch_similarity
+    from reportgen.outputs.batch_similarity import Notebook, read_note
+
+    notebook = Notebook(str(tmp_path))
+    first, _ = notebook.write("甲" * 40, "甲" * 40)
+    real_write = os.write
+    calls = []
+
+    def full(handle: int, data: Any) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(handle, bytes(data)[: len(data) // 2])  # half the record fits
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(batch_similarity.os, "write", full)
+    with pytest.raises(OSError):
+        notebook.write("乙" * 40, "乙" * 40)
+    monkeypatch.setattr(batch_similarity.os, "write", real_write)
+    third, _ = notebook.write("丙" * 40, "丙" * 40)
+    notebook.close()  # nothing buffered: closing cannot fail for the record that did not fit
+    assert read_note(first).text == "甲" * 40 and read_note(third).text == "丙" * 40
+
+
+def test_comparisons_in_the_pool_without_the_scratch_folder_say_why(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from reportgen.outputs.batch_similarity import Drafted, Note, compare_drafts
+    from reportgen.outputs.similarity import Index
+
+    drafts = [Drafted(i, Note(str(tmp_path / "gone" / "x.notes"), 0, 10), "", (f"单位{i}", "")) for i in range(60)]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        found = compare_drafts(drafts, Index(), {}, [], pool, 2, str(tmp_path / "gone"))
+    assert len(found) == 60 and all(f.problem and f.ratio is None for f in found)
 
 
 def test_runs_hash_alike_in_every_process() -> None:
@@ -481,8 +522,11 @@ def test_a_killed_batch_leaves_only_complete_drafts_and_a_rerun_finishes(tmp_pat
     count = 300
     make_profiles(tmp_path / "p", pack_dir, count)
     out = tmp_path / "out"
+    scratch = tmp_path / "tmp"  # the system's temporary folder, as this batch sees it
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
     with reaping_orphans():
-        process = subprocess.Popen([REPORTGEN, "build", "p", "-o", "out", "-j", jobs], cwd=tmp_path,
+        process = subprocess.Popen([REPORTGEN, "build", "p", "-o", "out", "-j", jobs], cwd=tmp_path, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             deadline = time.monotonic() + 120
@@ -506,14 +550,40 @@ def test_a_killed_batch_leaves_only_complete_drafts_and_a_rerun_finishes(tmp_pat
     for draft in drafts:
         assert_valid_docx(draft)  # nothing truncated under a final name
     assert not (out / SUMMARY).exists()
-    rerun = run_reportgen("build", "p", "-o", "out", "-j", jobs, cwd=tmp_path, timeout=300)
+    assert [p.name.split("-")[1] for p in scratch.glob("reportgen-*")] == [str(process.pid)]  # its texts stay…
+    rerun = run_reportgen("build", "p", "-o", "out", "-j", jobs, cwd=tmp_path, env=env, timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert list(scratch.iterdir()) == []  # … until the next batch removes them
     drafts = sorted(out.glob("*.docx"))
     assert len(drafts) == count
     for draft in drafts:
         assert_valid_docx(draft)
     assert temporaries(out) == []
     assert state_of(out / SUMMARY) is State.UNTOUCHED
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_batch_ended_by_a_signal_cleans_up_like_ctrl_c(tmp_path: Path, pack_dir: Path, signum: int) -> None:
+    """Closing the terminal (SIGHUP) or a system shutdown (SIGTERM): complete drafts only, no lock file, and
+    no scratch folder (it holds every draft's text) left in the temporary folder."""
+    make_profiles(tmp_path / "p", pack_dir, 300)
+    out, scratch = tmp_path / "out", tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen([REPORTGEN, "build", "p", "-o", "out", "-j", "2"], cwd=tmp_path, text=True,
+                               env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out.is_dir() and list(out.glob("*.docx"))):
+        assert process.poll() is None, "the batch ended before any draft appeared"
+        assert time.monotonic() < deadline, "no draft appeared"
+        time.sleep(0.005)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "已取消。" in stderr and "Traceback" not in stderr, stderr  # as after Ctrl-C
+    assert list(scratch.iterdir()) == []
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".docx")) == []  # no lock, no temporary
+    for draft in out.glob("*.docx"):
+        assert_valid_docx(draft)
 
 
 # ---------------------------------------------------------------- 汇总.xlsx

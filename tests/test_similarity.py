@@ -132,6 +132,21 @@ def test_the_batchs_ratio_counts_exactly_the_characters_in_shared_runs(a: str, b
     assert coverage(grams(a), len(a), b_runs)[0] == pytest.approx(expected)
 
 
+def test_the_index_sent_to_the_workers_keeps_only_runs_two_drafts_share() -> None:
+    """Runs of one draft alone never decide which draft is most similar; 2,000 drafts with little in
+    common would otherwise send millions of them to every worker."""
+    from reportgen.outputs.similarity import Index
+
+    index = Index()
+    index.add(0, [1, 2, 3])
+    index.add(1, [2, 3, 4])
+    index.add(2, [3, 5])
+    shared = index.shared()
+    assert shared.postings == {2: 0b011, 3: 0b111}
+    assert [shared.best(n, runs) for n, runs in enumerate(([1, 2, 3], [2, 3, 4], [3, 5]))] == [1, 0, 0]
+    assert [index.best(n, runs) for n, runs in enumerate(([1, 2, 3], [2, 3, 4], [3, 5]))] == [1, 0, 0]
+
+
 def test_digits_do_not_count(tmp_path: Path) -> None:
     body = ("全年组织中心组集中学习{0}次，开展专题研讨交流{1}次，书记讲党课{2}次。"
             "发展党员{3}名，培训党员干部{4}人次，走访慰问困难职工{5}人次。")

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -682,8 +683,19 @@ def _context_for(args: list[str]) -> click.Context | None:
         return None
 
 
+def _interrupted(main_pid: int, signum: int, frame: object) -> None:
+    if os.getpid() != main_pid:  # a pool worker, forked with this handler: it ends as it always did
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     warnings.simplefilter("ignore")  # libraries warn in English about what they skip; the user reads Chinese only
+    for name in ("SIGTERM", "SIGHUP"):  # like Ctrl-C: locks and the batch's scratch folder are cleaned up
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), functools.partial(_interrupted, os.getpid()))
     try:
         try:
             cli.main(args=list(argv) if argv is not None else None, prog_name="reportgen", standalone_mode=False)

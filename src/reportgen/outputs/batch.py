@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,7 +41,7 @@ from ..inputs.source import read_text
 from ..inputs.workbook import read_workbook
 from ..inputs.yamlfile import Tree, parse_yaml
 from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_package
-from .batch_similarity import Drafted, Note, Notebook, compare_drafts, example_texts
+from .batch_similarity import Drafted, Note, Notebook, compare_drafts, example_texts, scratch_folder
 from .drafting import DRAFT_SUFFIXES, Draft, Run
 from .guard import Guard, State, folder_lock, in_pack_folder, remove_orphaned_temporaries, state_of
 from .similarity import Index, normalize, shown_ratio
@@ -53,7 +52,7 @@ __all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
 PROFILE_SUFFIXES = (".yaml", ".yml")
 CHUNK = 25  # the fewest profiles a worker builds with one Run (one pack load, one Word template compile)
 DEFAULT_THRESHOLD = 0.3
-NOT_COMPARED = "没有计算复制比"
+NOT_COMPARED = "没有计算复制比，也没有查别的单位名称"
 
 
 @dataclass(frozen=True)
@@ -372,11 +371,11 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
             if not in_pack_folder(folder):  # nothing is written there (the guard refuses each draft): no lock file
                 stack.enter_context(folder_lock(folder))
         remove_orphaned_temporaries(folders)
+        notes = stack.enter_context(contextlib.ExitStack())  # the scratch folder: gone before the summary
         scratch, unscratched = None, ""
         if similarity:
-            try:  # private to this user (mode 700), removed however the batch ends
-                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="reportgen-",
-                                                                          ignore_cleanup_errors=True))
+            try:
+                scratch = notes.enter_context(scratch_folder())
             except OSError as exc:
                 unscratched = f"{NOT_COMPARED}：无法建立临时文件夹（{os_error_text(exc)}）"
         jobs = jobs or default_jobs()
@@ -389,13 +388,15 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
             items = _indexed(build_chunk(tasks, settings, fmt, force, scratch, advance), index)
         else:
             jobs = min(jobs, len(tasks))
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
+            pool = ProcessPoolExecutor(max_workers=jobs)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # Ctrl-C: no chunk started after it
             items = _run_pool(pool, tasks, settings, fmt, force, jobs, scratch, index, advance)
         items.sort(key=lambda item: item.index)
         if unscratched:
             items = [replace(item, warnings=(*item.warnings, unscratched)) if item.ok else item for item in items]
         if scratch is not None:
             items = _compare(items, index, settings, threshold, pool, jobs, scratch)
+        notes.close()
         summary: Path | None = summary_dir / SUMMARY_NAME
         summary_error = None
         summary_backup = None
@@ -424,8 +425,9 @@ def _compare(items: list[BatchItem], index: Index, settings: Run, threshold: flo
     drafts = [Drafted(item.index, item.note, item.pack_root, (item.unit, item.name)) for item in good
               if item.note is not None]
     examples = example_texts([item.pack_root for item in good], settings.fresh())
+    names = [name for item in items if item.ok for name in (item.unit, item.name)]
     by_index = {item.index: item for item in items}
-    for item, found in zip(good, compare_drafts(drafts, index, examples, pool, jobs, scratch), strict=True):
+    for item, found in zip(good, compare_drafts(drafts, index, examples, names, pool, jobs, scratch), strict=True):
         changes: dict[str, object] = {}
         warnings = list(item.warnings)
         if found.problem:

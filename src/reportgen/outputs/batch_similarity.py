@@ -11,26 +11,46 @@ both drafts' runs are read back and compared exactly.
 from __future__ import annotations
 
 import array
+import contextlib
 import marshal
 import os
 import pickle
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from ..errors import ReportgenError, os_error_text
 from ..packs.manifest import load_pack
 from .drafting import Run
+from .guard import process_alive
 from .similarity import Index, anchored, grams, normalize, runs_of, share
 
-__all__ = ["Compared", "Drafted", "Note", "Notebook", "compare_drafts", "example_texts"]
+__all__ = ["Compared", "Drafted", "Note", "Notebook", "compare_drafts", "example_texts", "scratch_folder"]
 
 CHUNK = 25  # the fewest drafts a worker compares at once
+_SCRATCH_NAME = re.compile(r"^reportgen-(\d+)-[A-Za-z0-9_]+$")
+
+
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[str]:
+    """The batch's scratch folder: private to this user (mode 700), named with the process id and removed
+    however the batch ends; those of batches killed outright (kill -9) are removed the next time.
+    OSError: no temporary folder can be made."""
+    base = tempfile.gettempdir()
+    if os.name == "posix":
+        with contextlib.suppress(OSError), os.scandir(base) as entries:
+            for entry in entries:
+                match = _SCRATCH_NAME.match(entry.name)
+                if (match and entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid()
+                        and not process_alive(int(match.group(1)))):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"reportgen-{os.getpid()}-", ignore_cleanup_errors=True) as folder:
+        yield folder
 
 
 @dataclass(frozen=True)
@@ -47,24 +67,27 @@ class Notebook:
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
-        self._file: BinaryIO | None = None  # made at the first draft
+        self._handle: int | None = None  # made at the first draft
         self._path = ""
 
     def write(self, text: str, normalized: str) -> tuple[Note, bytes]:
-        """Where the record is, and the anchored runs (for the batch's index).  OSError: not noted."""
+        """Where the record is, and the anchored runs (for the batch's index).  OSError: not noted (the
+        file is written unbuffered, so a full disk shows here, never later when it is closed)."""
         text_grams = grams(normalized)
         runs = anchored(normalized, text_grams).tobytes()
         data = marshal.dumps((text, len(normalized), text_grams.tobytes(), runs))  # read back by this batch only
-        if self._file is None:
-            handle, self._path = tempfile.mkstemp(dir=self.folder, suffix=".notes")
-            self._file = os.fdopen(handle, "wb")
-        offset = self._file.tell()
-        self._file.write(data)
+        if self._handle is None:
+            self._handle, self._path = tempfile.mkstemp(dir=self.folder, suffix=".notes")
+        offset = os.lseek(self._handle, 0, os.SEEK_END)  # after a record a full disk cut short
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._handle, view):]
         return Note(self._path, offset, len(data)), runs
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._handle)
 
 
 @dataclass(frozen=True)
@@ -132,6 +155,9 @@ def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Co
         except OSError as exc:  # the scratch folder was cleaned away under the batch
             result.append(Compared(problem=os_error_text(exc)))
             continue
+        except (EOFError, ValueError):  # a record cut short
+            result.append(Compared(problem="临时文件不完整"))
+            continue
         ratio = example_ratio = None
         if other is not None:
             ratio = share(noted.grams, noted.length, runs_of(other))
@@ -145,25 +171,28 @@ def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Co
     return result
 
 
-def compare_drafts(drafts: Sequence[Drafted], index: Index, examples: dict[str, str],
+def compare_drafts(drafts: Sequence[Drafted], index: Index, examples: dict[str, str], names: Sequence[str],
                    pool: ProcessPoolExecutor | None, jobs: int, scratch: str) -> list[Compared]:
-    """Every draft compared, in the pool's workers when there is more than one chunk."""
-    comparison = Comparison(index, {draft.number: draft.note for draft in drafts}, examples,
-                            *_name_index([name for draft in drafts for name in draft.own]))
+    """Every draft compared, in the pool's workers when there is more than one chunk.  ``names``: every
+    unit's and person's name in the batch (also of drafts that could not be noted)."""
+    comparison = Comparison(index.shared(), {draft.number: draft.note for draft in drafts}, examples,
+                            *_name_index(names))
     size = max(CHUNK, -(-len(drafts) // (jobs * 4)))
     chunks = [drafts[i:i + size] for i in range(0, len(drafts), size)]
     if pool is not None and len(chunks) > 1:
-        shared = os.path.join(scratch, "comparison.pickle")
-        with open(shared, "wb") as handle:
-            pickle.dump(comparison, handle, protocol=pickle.HIGHEST_PROTOCOL)
         try:
+            shared = os.path.join(scratch, "comparison.pickle")
+            with open(shared, "wb") as handle:
+                pickle.dump(comparison, handle, protocol=pickle.HIGHEST_PROTOCOL)
             return [found for part in pool.map(compare_chunk, [shared] * len(chunks), chunks) for found in part]
+        except OSError as exc:  # the scratch folder is full or was cleaned away
+            return [Compared(problem=os_error_text(exc)) for _ in drafts]
         except BrokenProcessPool:  # the pool lost a worker earlier: compare here instead
             pass
     return [found for chunk in chunks for found in compare_chunk(comparison, chunk)]
 
 
-def _name_index(all_names: Iterator[str] | Sequence[str]) -> tuple[dict[str, list[str]], re.Pattern[str] | None]:
+def _name_index(all_names: Sequence[str]) -> tuple[dict[str, list[str]], re.Pattern[str] | None]:
     """The batch's unit and person names by their first two characters, and a pattern of their first
     characters (so a text is scanned in C, stopping only where some name could start)."""
     names = sorted({name for name in all_names if len(name) >= 2})

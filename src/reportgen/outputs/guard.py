@@ -215,7 +215,7 @@ def write_atomically(target: Path, data: bytes) -> None:
                 os.unlink(temporary)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
@@ -236,7 +236,7 @@ def remove_orphaned_temporaries(folders: Iterable[Path]) -> None:
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             for entry in entries:
                 match = _TEMP_NAME.match(entry.name)
-                if match and entry.is_file(follow_symlinks=False) and not _alive(int(match.group(1))):
+                if match and entry.is_file(follow_symlinks=False) and not process_alive(int(match.group(1))):
                     with contextlib.suppress(OSError):
                         os.unlink(entry.path)
 

@@ -152,6 +152,12 @@ class Index:
         for h in set(runs):
             postings[h] = postings.get(h, 0) | bit
 
+    def shared(self) -> Index:
+        """Only the runs more than one text has: a run of one text alone never decides a ``best``."""
+        index = Index()
+        index.postings = {h: texts for h, texts in self.postings.items() if texts & (texts - 1)}
+        return index
+
     def best(self, number: int, runs: Iterable[int]) -> int | None:
         """The other text sharing most of text ``number``'s anchored runs (the lowest number among ties;
         None: none shares any).  Counted per text in bit-sliced integer counters, so in C."""

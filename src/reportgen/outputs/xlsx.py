@@ -11,6 +11,7 @@ import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 
+from lxml.etree import SerialisationError
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -95,11 +96,13 @@ def save_workbook(workbook: Workbook, *, created: dt.datetime, properties: Mappi
     workbook.properties.creator = workbook.properties.lastModifiedBy = "reportgen"
     workbook.custom_doc_props.append(StringProperty(name=FINGERPRINT_PROPERTY, value="0" * 64))
     buffer = io.BytesIO()
+    hint = "检查环境变量 TEMP（Windows）或 TMPDIR 所指的文件夹是否存在、是否有空间"
     try:
         workbook.save(buffer)  # openpyxl writes each sheet through a temporary file first
     except OSError as exc:
-        raise OutputError(Problem(f"无法生成表格：临时文件夹不能写入（{os_error_text(exc)}）",
-                                  hint="检查环境变量 TEMP（Windows）或 TMPDIR 所指的文件夹是否存在、是否有空间")) from None
+        raise OutputError(Problem(f"无法生成表格：临时文件夹不能写入（{os_error_text(exc)}）", hint=hint)) from None
+    except SerialisationError:  # lxml's word for a full disk under openpyxl
+        raise OutputError(Problem("无法生成表格：临时文件夹写满了", hint=hint)) from None
     package = read_package(buffer.getvalue())
     parts = dict(package.parts)
     # openpyxl stamps the clock as “modified” whatever it is told: the document properties are ours
