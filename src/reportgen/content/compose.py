@@ -31,9 +31,9 @@ from ..packs.manifest import (
     Sentence,
     Variants,
 )
-from ..packs.prose import META_SLOTS, Group, Segment, Slot, parse_sentence, parse_user_text
+from ..packs.prose import META_SLOTS, Group, Segment, Slot, parse_user_text, plain
 from .facts import Facts, FactValue, phrase_parts
-from .model import Document, Paragraph, Role, Span, SpanKind, count_han, dated_after, placeholder_text
+from .model import Document, Origin, Paragraph, Role, Span, SpanKind, dated_after, placeholder_text
 from .numbering import SELF_NUMBERED, chinese_numeral, item_label
 
 __all__ = ["Composition", "compose", "paragraph_ids"]
@@ -175,7 +175,7 @@ class _Composer:
             return Span(placeholder_text(label), "placeholder", source)
         return Span(placeholder_text(self.facts.specs[key].label), "placeholder", f"facts.{key}")
 
-    def _slot(self, slot: Slot) -> Span | None:
+    def _value(self, slot: Slot) -> Span | None:
         """A slot's value, or None when it has none."""
         if slot.key in META_SLOTS:
             return self._meta_span(slot.key)
@@ -185,16 +185,19 @@ class _Composer:
         if slot.attr == "change":
             change = value.change()
             return Span(change, source=f"facts.{slot.key}", origin="fact") if change else None
-        self.said.add(slot.key)
         return _value_span(slot.key, value)
 
-    def _filled(self, slot: Slot) -> bool:
-        if slot.key in META_SLOTS:
-            return self.meta.get(slot.key) is not None
-        value = self.facts.get(slot.key)
-        return value is not None and (slot.attr != "change" or value.change() is not None)
+    def _slot(self, slot: Slot) -> Span | None:
+        """A slot's value (the fact counts as said), or None when it has none."""
+        span = self._value(slot)
+        if span is not None and slot.key not in META_SLOTS and slot.attr != "change":
+            self.said.add(slot.key)
+        return span
 
-    def _segments(self, segments: Sequence[Segment], origin: str = "pack") -> list[Span]:
+    def _filled(self, slot: Slot) -> bool:
+        return self._value(slot) is not None
+
+    def _segments(self, segments: Sequence[Segment]) -> list[Span]:
         # an optional clause [..] is kept whole when every fact in it is known, else dropped whole
         flat: list[str | Slot] = []
         for segment in segments:
@@ -207,7 +210,7 @@ class _Composer:
         trailing: list[Span] = []  # 同比 of facts cited mid-clause, said at the end of the sentence
         for position, part in enumerate(flat):
             if isinstance(part, str):
-                spans.extend(self._literal(part, origin))
+                spans.extend(self._literal(part, "pack"))
                 continue
             span = self._slot(part)
             if span is None:
@@ -241,9 +244,9 @@ class _Composer:
             return None
         return value.change()
 
-    def _literal(self, text: str, origin: str) -> list[Span]:
+    def _literal(self, text: str, origin: Origin) -> list[Span]:
         if origin != "profile" or not _BLANKS.search(text):
-            return [Span(text, origin=origin)] if text else []  # type: ignore[arg-type]
+            return [Span(text, origin=origin)] if text else []
         spans: list[Span] = []
         position = 0
         for match in _BLANKS.finditer(text):
@@ -369,13 +372,13 @@ class _Composer:
         if not any(paragraph.role in ("body", "heading") for paragraph in self.paragraphs):
             self.report(("structure",), "稿子没有正文：structure 把各部分都去掉了", "至少保留一个部分", at_key=True)
         self._unused_facts()
-        self._length_check()
         document = Document(
             title="".join(span.text for span in title), paragraphs=tuple(self.paragraphs),
             meta={key: str(self.profile.meta.get(key) or "") for key in ("unit", "name", "position", "year")},
             properties={"reportgen.version": __version__, "reportgen.pack": self.pack.name,
                         "reportgen.pack_version": self.pack.version, **self.properties},
             created=created_time(self.profile))
+        self._length_check(document.han_count())
         return Composition(document, tuple(self.problems), tuple(self.warnings), frozenset(self.said), self._promises())
 
     def _promises(self) -> tuple[tuple[str | None, str, str | None], ...]:
@@ -459,7 +462,7 @@ class _Composer:
             return self.user_text(wanted, ("structure", "title"))
         if wanted is False or not self.pack.skeleton.title:
             return []
-        return self._segments(parse_sentence(self.pack.skeleton.title))
+        return self._segments(self.pack.skeleton.title_segments)
 
     def _byline_shown(self) -> bool:
         wanted = self.profile.structure.byline
@@ -520,7 +523,7 @@ class _Composer:
         if kind == "rectification":
             if self.profile.rectifications:
                 self._heading(section)
-                self._intro(section, count=len(self.profile.rectifications))
+                self._intro(section)
                 self._rectifications(section)
             elif self.profile.structure.sections.get(kind) is not None:
                 self.report(("structure", kind), "资料文件里没有上年问题（rectification），这一部分不会出现", at_key=True)
@@ -528,7 +531,7 @@ class _Composer:
         items = self._items(section)
         self._heading(section)
         override = self._overridden(kind) if section.numbering == "ordinal_inline" else None
-        intro = self._intro_spans(section, len(items))
+        intro = self._intro_spans(section)
         if override is not None:
             self._add("body", [*intro, *override], kind, self._where(section))
             return
@@ -555,11 +558,11 @@ class _Composer:
     def _heading(self, section: _Section) -> None:
         if section.heading is None or not section.heading_label:
             return
-        spans = (self._segments(parse_sentence(section.spec.heading or ""))
+        spans = (self._segments(section.spec.heading_segments)
                  if section.heading == section.spec.heading else self.user_text(section.heading, ("structure", section.spec.kind, "heading")))
         self._add("heading", [Span(section.heading_label), *spans], f"{section.spec.kind}.heading", section.heading_label)
 
-    def _intro_spans(self, section: _Section, count: int) -> list[Span]:
+    def _intro_spans(self, section: _Section) -> list[Span]:
         kind = section.spec.kind
         override = self._overridden(f"{kind}.intro")
         if override is not None:
@@ -570,8 +573,8 @@ class _Composer:
             return []
         return self.text(self.pack.frame.intros.get(kind, ()), f"intro.{kind}")
 
-    def _intro(self, section: _Section, count: int) -> None:
-        self._add("body", self._intro_spans(section, count), f"{section.spec.kind}.intro", self._where(section))
+    def _intro(self, section: _Section) -> None:
+        self._add("body", self._intro_spans(section), f"{section.spec.kind}.intro", self._where(section))
 
     # -- items
 
@@ -753,11 +756,11 @@ class _Composer:
                             f"rectification[{n}].problem")]
         spans = [Span(label, style), *problem, Span("。", style)]
         frame = self.pack.frame
-        if item.action:
+        if item.action or item.status is None:
             spans += self.sentence(frame.action_labels, f"rect.{n}.action") if frame.action_labels else [Span("整改情况：")]
+        if item.action:
             spans += _with_period(self.user_text(item.action, (*item.path, "action")))
         elif item.status is None:
-            spans += self.sentence(frame.action_labels, f"rect.{n}.action") if frame.action_labels else [Span("整改情况：")]
             spans.append(Span(placeholder_text(f"第{chinese_numeral(n)}个问题的整改情况"), "placeholder",
                               f"rectification[{n}].action"))
             spans.append(Span("。"))
@@ -778,12 +781,11 @@ class _Composer:
                     else f"在要写它的那一条里加上 facts: [{key}]")
             self.warn(value.path, f"事实“{spec.label}”（{key}）填写了，但稿子里没有写到它", hint)
 
-    def _length_check(self) -> None:
+    def _length_check(self, count: int) -> None:
         wanted = self.profile.structure.length or self.pack.length
         if wanted is None:
             return
         low, high = wanted
-        count = count_han("".join(span.text for p in self.paragraphs for span in p.spans if span.kind != "placeholder"))
         source = "资料文件的 structure.length" if self.profile.structure.length else f"模板包 {self.pack.name}"
         if count > high:
             self.warnings.append(Problem(f"正文约 {count} 字，超过了字数上限 {high} 字（{source}）", self.profile.file,
@@ -796,7 +798,7 @@ class _Composer:
 def _bare(text: str | Sentence) -> str:
     """Text without punctuation or slots, for matching a problem written out against its catalogue lead."""
     if isinstance(text, Sentence):
-        text = "".join(segment for segment in text.segments if isinstance(segment, str))
+        text = plain(text.segments)
     return _NOT_WORDS.sub("", text)
 
 

@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import Problem
@@ -80,7 +80,6 @@ class Facts:
 
     values: Mapping[str, FactValue]
     specs: Mapping[str, FactSpec]  # the pack's and the profile's own
-    paths: Mapping[str, KeyPath] = field(default_factory=dict)  # where each given fact is (also blank ones)
 
     def get(self, key: str) -> FactValue | None:
         return self.values.get(key)
@@ -128,7 +127,7 @@ class _FactReader:
             last = self._value(entry, spec)
             if last is not None and isinstance(last.value, (int, float)) and not last.approx:
                 values[key] = replace(values[key], last=float(last.value))
-        facts = Facts(values, self.specs, self.paths)
+        facts = Facts(values, self.specs)
         self._relations(facts)
         return facts
 
@@ -150,7 +149,7 @@ class _FactReader:
                                                    f"把“{key}:”改成“{new}:”", at_key=True))
             return new
         if key not in self.pack.facts:
-            by_label = {spec.label: k for k, spec in self.pack.facts.items()}
+            by_label = self.pack.fact_by_label
             if key in by_label:  # a workbook's header, or a clerk who wrote the Chinese name
                 return by_label[key]
             if self.tree.table:  # a column the committee added (备注, 联系人…): not a fact, and no error
@@ -292,13 +291,13 @@ class _FactReader:
 
     def _relations(self, facts: Facts) -> None:
         for relation in self.pack.relations:
-            keys = (*relation.left, *relation.right)
-            found = [facts.get(key) for key in keys]
-            if any(value is None or not isinstance(value.value, (int, float)) or value.approx or value.blank
-                   for value in found):
+            found = {key: facts.get(key) for key in (*relation.left, *relation.right)}
+            numbers = {key: float(v.value) for key, v in found.items()
+                       if v is not None and isinstance(v.value, (int, float)) and not v.approx and not v.blank}
+            if len(numbers) < len(found):
                 continue
-            left = sum(_number(facts.values[key]) for key in relation.left)
-            right = sum(_number(facts.values[key]) for key in relation.right)
+            left = sum(numbers[key] for key in relation.left)
+            right = sum(numbers[key] for key in relation.right)
             holds = {"<=": left <= right, "<": left < right, "==": abs(left - right) < 1e-9}[relation.op]
             if holds:
                 continue
@@ -314,10 +313,6 @@ class _FactReader:
             self.report(first.path, f"{named(relation.left)}（{format_number(left)}）{word}"
                         f"{named(relation.right)}（{format_number(right)}{where}）",
                         f"模板包规定 {relation.text}；请核对这两处数字")
-
-
-def _number(value: FactValue) -> float:
-    return float(value.value) if isinstance(value.value, (int, float)) else 0.0
 
 
 def phrase_parts(spec: FactSpec) -> tuple[tuple[Segment, ...], ...]:

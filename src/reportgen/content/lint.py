@@ -11,7 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..packs.manifest import Pack, Sentence, Text, Variants
+from ..packs.manifest import Pack, Sentence, Variants
+from ..packs.prose import plain
 from .model import Document, count_han
 
 __all__ = ["CLICHES", "MAX_SENTENCE", "Variety", "lint_document", "lint_sentences", "variety"]
@@ -34,18 +35,19 @@ def lint_document(document: Document) -> list[str]:
     """Notes on one draft."""
     notes: list[str] = []
     body = "\n".join(p.text for p in document.paragraphs if p.role == "body")
+    sentences = _sentences(body)
     scale = max(count_han(body), 2500) / 2500
     for word in CLICHES:
         count = body.count(word)
         if count > WORD_LIMITS.get(word, WORD_LIMIT) * scale:
             notes.append(f"“{word}”在一份稿子里出现了 {count} 次")
     # the same four characters ending many sentences read like a template (sentences ending in a figure do not count)
-    endings = Counter(re.sub(r"[^\u4e00-\u9fff]", "", s)[-4:] for s in _sentences(body)
+    endings = Counter(re.sub(r"[^\u4e00-\u9fff]", "", s)[-4:] for s in sentences
                       if count_han(s) >= 8 and not re.search(r"\d", s[-8:]))
     for ending, count in endings.items():
         if count > ENDING_LIMIT and len(ending) == 4:
             notes.append(f"有 {count} 句以“{ending}”结尾")
-    for sentence in _sentences(body):
+    for sentence in sentences:
         if len(sentence) > MAX_SENTENCE:
             notes.append(f"句子过长（{len(sentence)} 字）：“{sentence[:20]}……”")
     leads: dict[str, list[str]] = {}
@@ -71,7 +73,7 @@ def lint_sentences(pack: Pack) -> list[str]:
     """Notes on single sentence variants (the ones a draft may never happen to pick)."""
     notes: list[str] = []
     for sentence in _all_sentences(pack):
-        text = "".join(part if isinstance(part, str) else "××" for part in sentence.segments)
+        text = plain(sentence.segments, "××")
         if len(text) > MAX_SENTENCE:
             where = f"{sentence.file}:{sentence.line}" if sentence.line else sentence.file
             notes.append(f"{where}：句子过长（{len(text)} 字）：“{text[:20]}……”")
@@ -79,23 +81,13 @@ def lint_sentences(pack: Pack) -> list[str]:
 
 
 def _all_variants(pack: Pack) -> list[Variants]:
-    found: list[Variants] = []
-
-    def text(slots: Text) -> None:
-        found.extend(slots)
-
     frame = pack.frame
-    text(frame.opening)
-    text(frame.closing)
-    for intro in frame.intros.values():
-        text(intro)
+    found: list[Variants] = [*frame.opening, *frame.closing, *(v for intro in frame.intros.values() for v in intro)]
     for entries in pack.catalogues.values():
         for entry in entries.values():
-            found.append(entry.lead)
-            text(entry.text)
+            found += [entry.lead, *entry.text]
             for point in entry.points:
-                found.append(point.lead)
-                text(point.text)
+                found += [point.lead, *point.text]
     return [variants for variants in found if variants]
 
 

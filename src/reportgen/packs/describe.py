@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..errors import display_path, display_width, pad
 from ..inputs.profile import SECTION_WORDS
 from .lookup import SOURCE_NAMES, Listing
-from .manifest import CATALOGUE_KINDS, Pack, Sentence
+from .manifest import CATALOGUE_KINDS, Pack
+from .prose import plain
 
 __all__ = ["describe_pack", "listing_lines"]
 
@@ -14,10 +15,6 @@ NUMBERING_WORDS = {
     "chinese": "一、二、三、", "paren_chinese": "（一）（二）（三）", "arabic": "1. 2. 3.", "paren_arabic": "（1）（2）（3）",
     "ordinal_inline": "一是、二是、三是（在同一段内）", "ordinal_paragraphs": "一是、二是、三是（各自成段）", "none": "不编号",
 }
-
-
-def _plain(sentence: Sentence) -> str:
-    return "".join(part if isinstance(part, str) else "……" for part in sentence.segments)
 
 
 def listing_lines(listing: Listing) -> list[str]:
@@ -64,7 +61,7 @@ def describe_pack(pack: Pack) -> str:
             continue
         out.append(f"  {CATALOGUE_WORDS[kind]}（{kind}，共 {len(entries)} 条）：")
         for entry in entries.values():
-            lead = _plain(entry.lead[0]) if entry.lead else ""
+            lead = plain(entry.lead[0].segments, "……") if entry.lead else ""
             measure = f"（对应措施：{entry.measure}）" if entry.measure else ""
             out.append(f"    {entry.key}：{entry.title} —— 如“{lead}”，{len(entry.lead)} 种说法{measure}")
             if entry.points:

@@ -9,11 +9,10 @@ pack changes any of them or adds its own in ``facts:``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -24,8 +23,8 @@ from .. import __version__
 from ..errors import PackError, Problem, UnsafePackError, display_path
 from ..inputs.fields import FieldReader, suggest
 from ..inputs.profile import NUMBERING_NAMES, POINT_NAMES, SECTION_KINDS, STATUSES, Numbering, PointStyle
-from ..inputs.yamlfile import KeyPath, Tree, load_yaml, parse_yaml
-from .prose import META_SLOTS, Segment, SyntaxProblem, parse_sentence, slots_in
+from ..inputs.yamlfile import KeyPath, Tree, load_yaml
+from .prose import KEY, META_SLOTS, Segment, SyntaxProblem, parse_sentence, plain, slots_in
 
 __all__ = [
     "CATALOGUE_FOR_SECTION",
@@ -51,6 +50,8 @@ MANIFEST = "pack.yaml"
 FORMAT = 2
 FactType = Literal["integer", "number", "percent", "text", "list", "date"]
 FACT_TYPES: tuple[FactType, ...] = get_args(FactType)
+FACT_TYPE_WORDS: Mapping[FactType, str] = {
+    "integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
 PackSource = Literal["builtin", "user", "local"]
 CATALOGUE_KINDS = ("topics", "problems", "causes", "measures")
 CATALOGUE_FOR_SECTION = {"work": "topics", "problems": "problems", "causes": "causes", "measures": "measures"}
@@ -66,15 +67,12 @@ STYLE_ROLES = {
 }
 LOCKABLE = ("title", "byline", "headings", "numbering", "sections", "intros")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+KEY_RE = re.compile(KEY)
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 LIBRARY = Path(__file__).resolve().parent.parent / "content" / "common_facts.yaml"
 
 
 # ---------------------------------------------------------------- the model
-
-
-FACT_TYPE_WORDS = {"integer": "整数", "number": "数字", "percent": "百分数", "text": "文字", "list": "列表", "date": "日期"}
 
 
 @dataclass(frozen=True)
@@ -173,6 +171,7 @@ class SectionSpec:
     min_items: int = 1
     max_items: int = 8
     facts: tuple[str, ...] = ()  # opening: the unit's basic figures, said after it ("…下设党支部8个，现有党员136名。")
+    heading_segments: tuple[Segment, ...] = ()  # the heading parsed once, at load
 
 
 @dataclass(frozen=True)
@@ -181,6 +180,7 @@ class Skeleton:
     byline: bool
     sections: tuple[SectionSpec, ...]
     locked: frozenset[str] = frozenset()
+    title_segments: tuple[Segment, ...] = ()
 
     def section(self, kind: str) -> SectionSpec | None:
         return next((s for s in self.sections if s.kind == kind), None)
@@ -222,6 +222,11 @@ class Pack:
     @property
     def label(self) -> str:
         return f"{self.name} {self.version}"
+
+    @cached_property
+    def fact_by_label(self) -> Mapping[str, str]:
+        """label -> key: a workbook's column headers and clerks name facts by their Chinese label."""
+        return {spec.label: key for key, spec in self.facts.items()}
 
     def owners(self, fact: str) -> list[tuple[str, str]]:
         """(section, entry key) of every catalogue entry that states ``fact``."""
@@ -277,9 +282,6 @@ def read_pack(root: Path, source: PackSource = "local") -> tuple[Pack | None, li
     reader = _PackReader(tree, root, source)
     pack = reader.read()
     return pack, reader.problems, reader.unsafe
-
-
-_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class _PackReader(FieldReader):
@@ -403,7 +405,7 @@ class _PackReader(FieldReader):
             # split on the operator, then on “+”: linear whatever the spacing
             sides = re.split(r"(<=|<|==)", str(item))
             keys = [tuple(part.strip() for part in side.split("+")) for side in sides[0::2]]
-            if len(sides) != 3 or not all(_KEY.fullmatch(key) for side in keys for key in side):
+            if len(sides) != 3 or not all(KEY_RE.fullmatch(key) for side in keys for key in side):
                 self.report(path, f"关系“{str(item)[:60]}”写法不对", "写成“standard_branches <= branch_count”或“a + b <= c”")
                 continue
             left, op, right = keys[0], sides[1], keys[1]
@@ -472,8 +474,7 @@ class _PackReader(FieldReader):
             if catalogue and not catalogues.get(catalogue):
                 self.report(path, f"部分“{kind}”需要 prose.{catalogue} 中至少一个条目", at_key=True)
             heading = self.typed((*path, "heading"), str)
-            if heading:
-                self._sentence((*path, "heading"), heading)
+            heading_segments = self._sentence((*path, "heading"), heading) if heading else ()
             facts = self.typed((*path, "facts"), list) or []
             for position, key in enumerate(facts):
                 if key not in self.facts:
@@ -483,7 +484,7 @@ class _PackReader(FieldReader):
                 intro=bool(self.typed((*path, "intro"), bool)),
                 min_items=self.typed((*path, "min_items"), int) or 1,
                 max_items=self.typed((*path, "max_items"), int) or 8,
-                facts=tuple(str(key) for key in facts if key in self.facts)))
+                facts=tuple(str(key) for key in facts if key in self.facts), heading_segments=heading_segments))
         if "causes" in seen and "problems" in seen and seen.index("causes") < seen.index("problems"):
             self.report(("skeleton", "sections"), "“causes”（原因）应放在“problems”（问题）之后")
         locked = self.typed(("skeleton", "locked"), list) or []
@@ -491,20 +492,20 @@ class _PackReader(FieldReader):
             if item not in LOCKABLE:
                 self.report(("skeleton", "locked", index), f"不能锁定“{item}”", f"可锁定：{'、'.join(LOCKABLE)}")
         title = self.typed(("skeleton", "title"), str)
-        if title:
-            self._sentence(("skeleton", "title"), title)
+        title_segments = self._sentence(("skeleton", "title"), title) if title else ()
         return Skeleton(title or None, bool(self.typed(("skeleton", "byline"), bool)), tuple(sections),
-                        frozenset(str(item) for item in locked))
+                        frozenset(str(item) for item in locked), title_segments)
 
-    def _sentence(self, path: KeyPath, text: str) -> None:
+    def _sentence(self, path: KeyPath, text: str) -> tuple[Segment, ...]:
         try:
             segments = parse_sentence(text)
         except SyntaxProblem as exc:
             self.report(path, str(exc))
-            return
+            return ()
         for slot, _ in slots_in(segments):
             if slot.key not in META_SLOTS:
                 self.report(path, f"这里只能用基本信息（{'、'.join(META_SLOTS)}），不能用“{{{slot.key}}}”")
+        return segments
 
 
 class _FactsReader(FieldReader):
@@ -519,7 +520,7 @@ class _FactsReader(FieldReader):
         facts = dict(base)
         for key in table or {}:
             entry = (*path, key)
-            if not KEY_RE.match(key) or key in META_SLOTS:
+            if not KEY_RE.fullmatch(key) or key in META_SLOTS:
                 self.report(entry, f"事实键“{key}”不合规", "只能用小写字母、数字和下划线，以字母开头，且不能与基本信息同名",
                             at_key=True)
                 continue
@@ -542,10 +543,9 @@ class _FactsReader(FieldReader):
                 fields["type"] = kind
             else:
                 self.report((*path, "type"), f"未知的事实类型“{kind}”", suggest(kind, FACT_TYPES))
-        for name in ("unit",):
-            value = self.typed((*path, name), str)
-            if value is not None:
-                fields[name] = value
+        unit = self.typed((*path, "unit"), str)
+        if unit is not None:
+            fields["unit"] = unit
         for name in ("required", "summary", "compare", "people", "state"):
             value = self.typed((*path, name), bool)
             if value is not None:
@@ -558,10 +558,8 @@ class _FactsReader(FieldReader):
         if phrases is not None:
             fields["phrases"] = self._phrases((*path, "phrase"), phrases)
         fields.setdefault("label", key)
-        if fields.get("type") in ("text", "list", "date"):
-            fields.setdefault("minimum", None)
-            if base is None:
-                fields["minimum"] = None
+        if base is None and fields.get("type") in ("text", "list", "date"):
+            fields["minimum"] = None
         spec = FactSpec(**fields)
         if spec.people and spec.unit not in ("名", "人", "人次", "位"):
             self.report(path, f"“{spec.label}”计的是人，单位应为 名、人 或 人次，而不是“{spec.unit}”", at_key=True)
@@ -604,7 +602,7 @@ class _ProseReader(FieldReader):
         except SyntaxProblem as exc:
             self.report(path, str(exc))
             return None
-        if re.search(r"[0-9０-９]", "".join(s for s in segments if isinstance(s, str))):
+        if re.search(r"[0-9０-９]", plain(segments)):
             self.report(path, "正文模板里不能写具体数字", "数字只能来自事实：写成 {事实键}，由各单位的资料文件提供")
         for slot, optional in slots_in(segments):
             if slot.key in META_SLOTS:
@@ -636,7 +634,6 @@ class _ProseReader(FieldReader):
                 self.report(path, "缺少正文（text）", at_key=True)
             return ()
         if not isinstance(value, list):
-            value = [value]
             return (self.variants(path),)
         return tuple(v for i in range(len(value)) if (v := self.variants((*path, i))))
 
@@ -658,7 +655,7 @@ class _ProseReader(FieldReader):
                    "causes": ("title", "lead", "text"), "measures": ("title", "lead", "text", "facts")}[kind]
         for key in self.tree.data:
             path: KeyPath = (key,)
-            if not KEY_RE.match(key):
+            if not KEY_RE.fullmatch(key):
                 self.report(path, f"条目键“{key}”不合规", "只能用小写字母、数字和下划线", at_key=True)
                 continue
             if self.typed(path, dict, required=True) is None:
@@ -682,7 +679,7 @@ class _ProseReader(FieldReader):
         points: list[Point] = []
         for key in table:
             where: KeyPath = (*path, key)
-            if not KEY_RE.match(key):
+            if not KEY_RE.fullmatch(key):
                 self.report(where, f"要点键“{key}”不合规", "只能用小写字母、数字和下划线", at_key=True)
                 continue
             if self.typed(where, dict, required=True) is None:
@@ -707,15 +704,3 @@ class _ProseReader(FieldReader):
             plan_openers=self.variants(("facts", "plan_openers"), slots=False),
             action_labels=self.variants(("rectification", "action"), slots=False),
             statuses=statuses, carried=self.variants(("rectification", "carried"), slots=False))
-
-
-def pack_tree_from_text(text: str, file: str) -> Tree:
-    """A manifest from text (for tests and ``packs new``, which edit manifests in memory)."""
-    return parse_yaml(text, file, what="模板包清单", error=PackError, mend=False)
-
-
-def is_inside(path: Path, folder: Path) -> bool:
-    try:
-        return os.path.commonpath([path.resolve(), folder.resolve()]) == str(folder.resolve())
-    except (OSError, ValueError):
-        return False

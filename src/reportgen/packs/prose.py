@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["META_SLOTS", "Group", "Segment", "Slot", "SyntaxProblem", "parse_sentence", "parse_user_text", "slots_in"]
+__all__ = ["META_SLOTS", "Group", "Segment", "Slot", "SyntaxProblem", "parse_sentence", "parse_user_text", "plain", "slots_in"]
 
 # Meta fields a sentence may name, with their Chinese names (for messages).
 META_SLOTS = {
     "unit": "单位名称", "name": "述职人姓名", "position": "述职人职务", "year": "述职年度", "last_year": "上一年度",
     "next_year": "下一年度", "superior": "上级党组织", "basis": "述职依据", "committee": "本级党组织简称",
 }
-_SLOT = re.compile(r"([a-z][a-z0-9_]*)(?:\.(change))?")
+KEY = r"[a-z][a-z0-9_]*"  # a fact's key: the one grammar for slots, citations and pack.yaml keys
+_SLOT = re.compile(rf"({KEY})(?:\.(change))?")
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def parse_sentence(text: str) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-_CITATION = re.compile(r"[{｛]\s*([a-z][a-z0-9_]*)(?:\.(change))?\s*[}｝]")
+_CITATION = re.compile(rf"[{{｛]\s*({KEY})(?:\.(change))?\s*[}}｝]")
 
 
 def parse_user_text(text: str, known: set[str]) -> tuple[tuple[str | Slot, ...], list[str]]:
@@ -124,3 +125,8 @@ def slots_in(segments: tuple[Segment, ...]) -> list[tuple[Slot, bool]]:
         elif isinstance(segment, Group):
             found.extend((part, True) for part in segment.parts if isinstance(part, Slot))
     return found
+
+
+def plain(segments: tuple[Segment, ...], mark: str = "") -> str:
+    """A sentence's own words, each slot or optional group written as ``mark``."""
+    return "".join(s if isinstance(s, str) else mark for s in segments)
