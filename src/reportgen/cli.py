@@ -322,9 +322,10 @@ def build(inputs: tuple[Path, ...], output: Path | None, pack_request: str | Non
     from . import core
     from .errors import display_path
 
-    settings = core.settings(pack_request, ledger)
-    if len(inputs) == 1 and not inputs[0].is_dir() and inputs[0].suffix.lower() != ".xlsx":
-        result = core.build(inputs[0], output, settings=settings, fmt=fmt, force=force)
+    with _Progress(sys.stderr.isatty()) as bar:
+        result = core.build_inputs(inputs, output, pack_request=pack_request, ledger=ledger, fmt=fmt, force=force,
+                                   jobs=jobs, threshold=similar_threshold, start=bar.start, progress=bar.advance)
+    if isinstance(result, core.BuildResult):
         if result.backup is not None:
             click.echo(f"原文件已备份为：{display_path(result.backup)}")
         draft = result.draft
@@ -335,14 +336,9 @@ def build(inputs: tuple[Path, ...], output: Path | None, pack_request: str | Non
         click.echo(f"待补充：{len(missing)} 处" + ("（已在稿子中用黄色标出；运行 reportgen check 查看清单）" if missing else ""))
         _warnings(draft.warnings)
         return
-    from .outputs.batch import build_batch, report_lines
-
-    with _Progress(sys.stderr.isatty()) as bar:
-        report = build_batch(list(inputs), output, settings=settings, fmt=fmt, force=force, jobs=jobs,
-                             start=bar.start, progress=bar.advance, threshold=similar_threshold)
-    for line in report_lines(report, width=shutil.get_terminal_size((100, 24)).columns):
+    for line in core.report_lines(result, width=shutil.get_terminal_size((100, 24)).columns):
         click.echo(line)
-    if report.failed:
+    if result.failed:
         sys.exit(1)
 
 

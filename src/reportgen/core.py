@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .content.lint import lint_document, lint_sentences, variety
 from .errors import (
@@ -32,9 +33,12 @@ from .packs.manifest import MANIFEST, Pack, load_pack, read_pack
 from .packs.safety import content_problems, is_leftover, walk_pack
 from .packs.store import InstallResult, export_files, install_pack, new_pack_folder, zip_pack
 
-__all__ = ["ExportResult", "NextResult", "PackReport", "RowCheck", "build", "check", "check_pack", "check_workbook",
-           "default_output", "describe", "export_pack", "init", "install", "ledger", "list_packs", "listing_lines",
-           "new_pack", "next_year", "plan_next", "settings", "sheet", "similar"]
+if TYPE_CHECKING:
+    from .outputs.batch import BatchReport
+
+__all__ = ["BuildResult", "ExportResult", "NextResult", "PackReport", "RowCheck", "build", "build_inputs", "check",
+           "check_pack", "check_workbook", "default_output", "describe", "export_pack", "init", "install", "ledger",
+           "list_packs", "listing_lines", "new_pack", "next_year", "plan_next", "report_lines", "sheet", "similar"]
 
 LINT_WORDINGS = 6  # drafts of the example ``packs check`` lints, each in another wording
 
@@ -43,7 +47,7 @@ def default_output(profile: Path, fmt: str) -> Path:
     return profile.with_suffix(f".{fmt}")
 
 
-def settings(pack_request: str | None = None, ledger: Path | None = None) -> Run:
+def _run_for(pack_request: str | None = None, ledger: Path | None = None) -> Run:
     """A command's Run: the pack asked for on the command line, a 整改台账 to fill the rectifications from."""
     return Run(pack_request, tuple(read_ledger(ledger)) if ledger is not None else (), ledger)
 
@@ -60,6 +64,28 @@ def build(path: Path, output: Path | None = None, *, settings: Run | None = None
     if target.is_dir():
         target = target / f"{path.stem}.{fmt}"
     return (settings or Run()).build(path, target, fmt=fmt, force=force)
+
+
+def build_inputs(inputs: Sequence[Path], output: Path | None = None, *, pack_request: str | None = None,
+                 ledger: Path | None = None, fmt: str = "docx", force: bool = False, jobs: int | None = None,
+                 threshold: float | None = None, start: Callable[[int], None] | None = None,
+                 progress: Callable[[int], None] | None = None) -> BuildResult | BatchReport:
+    """``build``: one draft from one profile; a batch (with 汇总.xlsx) from several, a folder or a fill-in
+    workbook."""
+    run = _run_for(pack_request, ledger)
+    if len(inputs) == 1 and not inputs[0].is_dir() and inputs[0].suffix.lower() != ".xlsx":
+        return build(inputs[0], output, settings=run, fmt=fmt, force=force)
+    from .outputs.batch import build_batch  # openpyxl, ~120 ms: only for a batch
+
+    return build_batch(list(inputs), output, settings=run, fmt=fmt, force=force, jobs=jobs, start=start,
+                       progress=progress, threshold=threshold)
+
+
+def report_lines(report: BatchReport, width: int) -> list[str]:
+    """A batch's result for the console, fitted to ``width``."""
+    from .outputs.batch import report_lines as lines  # with the batch, not for every command
+
+    return lines(report, width)
 
 
 def init(path: Path, pack_request: str | None = None, *, force: bool = False) -> tuple[Path, Pack, Path | None]:
