@@ -38,6 +38,7 @@ __all__ = [
     "fingerprint",
     "parse_xml",
     "read_package",
+    "sealed_package",
     "write_package",
     "xml_escape",
 ]
@@ -187,6 +188,16 @@ def write_package(parts: Iterable[tuple[str, bytes]]) -> bytes:
             info.external_attr = 0o600 << 16
             archive.writestr(info, data)
     return buffer.getvalue()
+
+
+def sealed_package(parts: Mapping[str, bytes], names: Iterable[str], *, title: str, creator: str,
+                   created: dt.datetime, properties: Mapping[str, str]) -> bytes:
+    """A package reportgen writes: its document properties (never the clock), ``properties`` and the
+    fingerprint edit detection compares, the parts written in the order of ``names``."""
+    parts = {**parts, CORE_PROPS: core_properties(title=title, creator=creator, created=created),
+             CUSTOM_PROPS: custom_properties(properties)}
+    parts[CUSTOM_PROPS] = custom_properties({**properties, FINGERPRINT_PROPERTY: fingerprint(parts)})
+    return write_package((name, parts[name]) for name in names)
 
 
 def _w3cdtf(moment: dt.datetime) -> str:

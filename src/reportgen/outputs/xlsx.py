@@ -19,16 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import OutputError, Problem, os_error_text
-from ..ooxml import (
-    CORE_PROPS,
-    CUSTOM_PROPS,
-    FINGERPRINT_PROPERTY,
-    core_properties,
-    custom_properties,
-    fingerprint,
-    read_package,
-    write_package,
-)
+from ..ooxml import FINGERPRINT_PROPERTY, read_package, sealed_package
 
 __all__ = ["HEADER_FILL", "save_workbook", "table_sheet"]
 
@@ -104,9 +95,6 @@ def save_workbook(workbook: Workbook, *, created: dt.datetime, properties: Mappi
     except SerialisationError:  # lxml's word for a full disk under openpyxl
         raise OutputError(Problem("无法生成表格：临时文件夹写满了", hint=hint)) from None
     package = read_package(buffer.getvalue())
-    parts = dict(package.parts)
     # openpyxl stamps the clock as “modified” whatever it is told: the document properties are ours
-    parts[CORE_PROPS] = core_properties(title=workbook.properties.title or "", creator="reportgen", created=created)
-    parts[CUSTOM_PROPS] = custom_properties(properties)
-    parts[CUSTOM_PROPS] = custom_properties({**properties, FINGERPRINT_PROPERTY: fingerprint(parts)})
-    return write_package((name, parts[name]) for name in package.names)
+    return sealed_package(package.parts, package.names, title=workbook.properties.title or "", creator="reportgen",
+                          created=created, properties=properties)

@@ -23,16 +23,12 @@ from ..office_safety import package_problems, rendered_part_problems
 from ..ooxml import (
     CORE_PROPS,
     CUSTOM_PROPS,
-    FINGERPRINT_PROPERTY,
     PackageProblem,
     UnsafeXml,
-    core_properties,
-    custom_properties,
-    fingerprint,
     package_problem_to_unsafe,
     parse_xml,
     read_package,
-    write_package,
+    sealed_package,
     xml_escape,
 )
 from ..packs.manifest import STYLE_ROLES
@@ -190,12 +186,9 @@ class WordTemplate:
                 if name in self.fixed:
                     self.checked.add(name)
             parts[name] = skeleton.replace(_BODY, body).encode("utf-8")
-        creator = document.meta.get("name") or document.meta.get("unit") or ""
-        parts[CORE_PROPS] = core_properties(title=document.title, creator=creator, created=document.created)
-        parts[CUSTOM_PROPS] = custom_properties(document.properties)
-        properties = {**document.properties, FINGERPRINT_PROPERTY: fingerprint(parts)}
-        parts[CUSTOM_PROPS] = custom_properties(properties)
-        return write_package((name, parts[name]) for name, _ in self.parts)
+        return sealed_package(parts, (name for name, _ in self.parts), title=document.title,
+                              creator=document.meta.get("name") or document.meta.get("unit") or "",
+                              created=document.created, properties=document.properties)
 
 
 def _style_ids(styles: bytes) -> dict[str, str]:
