@@ -416,6 +416,7 @@ def check(path: Path, pack_request: str | None, strict: bool) -> None:
 
 def _check_workbook(path: Path, pack_request: str | None, strict: bool) -> None:
     from . import core
+    from .errors import first_few
 
     rows = core.check_workbook(path, pack_request)
     failed = [row for row in rows if row.error is not None]
@@ -427,7 +428,7 @@ def _check_workbook(path: Path, pack_request: str | None, strict: bool) -> None:
             click.echo(f"✗ {row.label}：")
             click.echo("  " + row.error.render(20, "先改正上面这些").replace("\n", "\n  "))
         elif row.draft is not None and row.draft.missing:
-            labels = "、".join(m.label for m in row.draft.missing[:6]) + ("等" if len(row.draft.missing) > 6 else "")
+            labels = first_few([m.label for m in row.draft.missing], 6)
             click.echo(f"… {row.label}（{row.draft.profile.meta.unit}）：待补充 {len(row.draft.missing)} 处：{labels}")
         else:
             click.echo(f"✓ {row.label}（{row.draft.profile.meta.unit if row.draft else ''}）")
@@ -620,13 +621,12 @@ def packs_check(request: str) -> None:
 def packs_export(request: str, output: Path | None, force: bool) -> None:
     """检查并导出模板包为 .zip 文件，以便发给其他单位。"""
     from . import core
-    from .errors import display_path
+    from .errors import display_path, first_few
 
     result = core.export_pack(request, output, force=force, cwd=Path.cwd())
     click.echo(f"已导出模板包 {result.pack.name} {result.pack.version}：{display_path(result.output)}（{result.files} 个文件）")
     if result.left_out:
-        click.echo(f"注意：文件夹里有 {len(result.left_out)} 个模板包用不到的文件没有导出：{'、'.join(result.left_out[:5])}"
-                   + ("等" if len(result.left_out) > 5 else ""))
+        click.echo(f"注意：文件夹里有 {len(result.left_out)} 个模板包用不到的文件没有导出：{first_few(result.left_out)}")
     for note in result.notes:
         click.echo(f"注意：{note}")
 

@@ -16,10 +16,11 @@ from .errors import (
     ReportgenError,
     UnsafePackError,
     display_path,
+    first_few,
 )
 from .inputs.lastyear import document_text, read_last_report
 from .inputs.profile import read_profile
-from .inputs.source import read_text
+from .inputs.source import PROFILE_SUFFIXES, folder_files, read_text
 from .inputs.workbook import read_workbook
 from .inputs.yamlfile import parse_yaml
 from .outputs.drafting import BuildResult, Draft, Run
@@ -93,7 +94,7 @@ def init(path: Path, pack_request: str | None = None, *, force: bool = False) ->
     pack = PackFinder().find(pack_request, profile_dir=path.parent)
     chosen = _example_choices(pack)
     backup = Guard().write(path, init_text(pack, pack_request, chosen).encode("utf-8"), force=force,
-                                             suffixes=(".yaml", ".yml"), what="资料文件",
+                                             suffixes=PROFILE_SUFFIXES, what="资料文件",
                                              hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
     return path, pack, backup
 
@@ -181,7 +182,7 @@ def check_pack_folder(root: Path, label: str, *, own: bool = False) -> PackRepor
             problems += exc.problems
     leftovers = [rel for rel, _ in tree.files if is_leftover(rel)] if own else []
     if leftovers:
-        notes.append(f"这些文件不属于模板包，导出时不会带上：{'、'.join(leftovers[:5])}{'等' if len(leftovers) > 5 else ''}")
+        notes.append(f"这些文件不属于模板包，导出时不会带上：{first_few(leftovers)}")
     if pack is not None and not problems:
         notes += _try_example(run, pack, label, problems)
         notes += lint_sentences(pack)
@@ -210,7 +211,7 @@ def _try_example(run: Run, pack: Pack, label: str, problems: list[Problem]) -> l
         if wording == 0:
             missing = draft.missing
             if missing:
-                labels = "、".join(m.label for m in missing[:5]) + ("等" if len(missing) > 5 else "")
+                labels = first_few([m.label for m in missing])
                 notes.append(f"示例资料文件生成的稿子里还有 {len(missing)} 处待补充：{labels}")
             notes += [f"示例资料文件：{w.message}" for w in draft.warnings]
         notes += [f"示例稿（措辞 {wording}）：{note}" for note in lint_document(draft.document)]
@@ -292,7 +293,7 @@ def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | N
               rows: Sequence[LedgerRow] = ()) -> tuple[NextYear, Pack, int | None, list[Problem]]:
     """What ``next`` carries over from last year's profile, or from last year's report (.docx/.txt)."""
     warnings: list[Problem] = []
-    if source.suffix.lower() in (".yaml", ".yml"):
+    if source.suffix.lower() in PROFILE_SUFFIXES:
         run = Run(pack_request, last_year=False)
         draft = run.draft_file(source)
         profile, pack = draft.profile, draft.pack
@@ -327,13 +328,13 @@ def next_year(source: Path, output: Path | None = None, *, pack_request: str | N
     """``next``: next year's profile from this year's (or from last year's Word file); None if not confirmed."""
     rows = read_ledger(ledger) if ledger is not None else []
     carried, pack, year, warnings = plan_next(source, pack_request=pack_request, ledger=ledger, rows=rows)
-    from_report = source.suffix.lower() not in (".yaml", ".yml")
+    from_report = source.suffix.lower() not in PROFILE_SUFFIXES
     if confirm is not None and from_report and not confirm(carried):
         return None
     target = output if output is not None else _next_name(source, year)
     text = next_text(pack, year, carried, ledger_rows=rows)
     backup = Guard(inputs=(source,)).write(
-        target, text.encode("utf-8"), force=force, suffixes=(".yaml", ".yml"), what="资料文件",
+        target, text.encode("utf-8"), force=force, suffixes=PROFILE_SUFFIXES, what="资料文件",
         hint="换一个文件名（-o），或加 --force 覆盖（旧文件会先备份）")
     return NextResult(target, carried, year, tuple(warnings), backup)
 
@@ -342,7 +343,7 @@ def _profiles(inputs: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for given in inputs:
         if given.is_dir():
-            found += sorted(p for p in given.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+            found += folder_files(given, PROFILE_SUFFIXES)
         else:
             found.append(given)
     if not found:
@@ -421,8 +422,7 @@ def similar(inputs: Sequence[Path]) -> list[Match]:
     files: list[Path] = []
     for given in inputs:
         if given.is_dir():
-            files += sorted(p for p in given.iterdir() if p.suffix.lower() in (".docx", ".md") and p.is_file()
-                            and not p.name.startswith((".", "~$")))
+            files += [p for p in folder_files(given, (".docx", ".md")) if not p.name.startswith((".", "~$"))]
         elif given.is_file():
             files.append(given)
         else:

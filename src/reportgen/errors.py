@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ __all__ = [
     "UnsafePackError",
     "display_path",
     "display_width",
+    "first_few",
     "os_error_text",
     "pad",
 ]
@@ -158,6 +159,11 @@ def os_error_text(exc: OSError) -> str:
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def first_few(items: Sequence[str], count: int = 5) -> str:
+    """“甲、乙、丙等”: the first ``count`` items, and 等 when there are more."""
+    return "、".join(items[:count]) + ("等" if len(items) > count else "")
 
 
 def pad(text: str, width: int, *, right: bool = False) -> str:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from ..errors import Problem, ProfileError, display_path, os_error_text
 
-__all__ = ["INVISIBLE", "MAX_FILE_BYTES", "XML_INVALID", "decode_text", "read_bytes", "read_text"]
+__all__ = ["INVISIBLE", "MAX_FILE_BYTES", "PROFILE_SUFFIXES", "XML_INVALID", "decode_text", "folder_files", "read_bytes",
+           "read_text"]
 
+PROFILE_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 1024 * 1024  # a real profile is a few KB; refuse anything this big unread
 
 # Characters XML 1.0 forbids (Word puts some in copied text) and lone surrogates (which UTF-8 cannot
@@ -18,6 +20,11 @@ XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udf
 # Invisible characters text pasted from Word or a web page carries: zero-width spaces and joiners, a
 # stray BOM, and the line and paragraph separators (YAML would take them for line breaks).
 INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u2028\u2029\x85]")
+
+
+def folder_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The files in ``folder`` (not below it) whose names end in one of ``suffixes`` (any case), sorted."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file())
 
 
 def decode_text(raw: bytes, file: str) -> str:

@@ -37,7 +37,7 @@ from ..errors import (
     os_error_text,
     pad,
 )
-from ..inputs.source import read_text
+from ..inputs.source import PROFILE_SUFFIXES, folder_files, read_text
 from ..inputs.workbook import read_workbook
 from ..inputs.yamlfile import Tree, parse_yaml
 from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_package
@@ -49,7 +49,6 @@ from .summary import SUMMARY_NAME, SummaryRow, write_summary
 
 __all__ = ["BatchItem", "BatchReport", "build_batch", "report_lines"]
 
-PROFILE_SUFFIXES = (".yaml", ".yml")
 CHUNK = 25  # the fewest profiles a worker builds with one Run (one pack load, one Word template compile)
 DEFAULT_THRESHOLD = 0.3
 NOT_COMPARED = "没有计算复制比，也没有查别的单位名称"
@@ -122,7 +121,7 @@ def _expand(inputs: Sequence[Path]) -> tuple[list[Task], list[str]]:
     problems: list[str] = []
     for given in inputs:
         if given.is_dir():
-            found = sorted(p for p in given.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES and p.is_file())
+            found = folder_files(given, PROFILE_SUFFIXES)
             if not found:
                 problems.append(f"{display_path(given)}：文件夹里没有 .yaml 资料文件")
             tasks += [Task(0, display_path(p), "", path=str(p)) for p in found]
@@ -141,7 +140,7 @@ def _input_files(inputs: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for given in inputs:
         if given.is_dir():
-            found += [p for p in given.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES]
+            found += folder_files(given, PROFILE_SUFFIXES)
         else:
             found.append(given)
     return found
