@@ -719,3 +719,19 @@ def test_builtin_round_trip(env: Env, tmp_path: Path, name: str) -> None:
     assert (props["reportgen.pack"], props["reportgen.pack_version"]) == (name, pack.version)
     for path in sorted(p for p in installed.rglob("*") if p.is_file()):
         assert path.read_bytes() == (TEMPLATES / name / path.relative_to(installed)).read_bytes()
+
+
+@pytest.mark.parametrize("text", ["甲项第一要点正文，全年完成12项。", "甲项第一要点正文[，全年完成１２项{sessions}]。"],
+                         ids=["in-the-sentence", "in-an-optional-clause"])
+def test_a_fixed_number_in_pack_prose_is_refused(tmp_path: Path, text: str) -> None:
+    """Numbers come from the unit's facts only: a pack that writes one into its prose (also inside an
+    optional clause, full-width too) would give every unit the same invented figure."""
+    from conftest import mini_prose, write_yaml
+
+    pack = make_mini_pack(tmp_path / "mini")
+    prose = mini_prose()
+    prose["topics"]["alpha"]["points"]["a1"]["text"] = [[text]]
+    write_yaml(pack / "prose" / "topics.yaml", prose["topics"])
+    result = CliRunner().invoke(cli, ["packs", "check", str(pack)])
+    assert result.exit_code == 1, result.output
+    assert "正文模板里不能写具体数字" in result.output and "topics.yaml" in result.output, result.output

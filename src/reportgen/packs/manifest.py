@@ -24,7 +24,7 @@ from ..errors import PackError, Problem, UnsafePackError, display_path
 from ..inputs.fields import FieldReader, suggest
 from ..inputs.profile import NUMBERING_NAMES, POINT_NAMES, SECTION_KINDS, STATUSES, Numbering, PointStyle
 from ..inputs.yamlfile import KeyPath, Tree, load_yaml
-from .prose import KEY, META_SLOTS, Segment, SyntaxProblem, parse_sentence, plain, slots_in
+from .prose import KEY, META_SLOTS, Group, Segment, SyntaxProblem, parse_sentence, slots_in
 
 __all__ = [
     "CATALOGUE_FOR_SECTION",
@@ -85,7 +85,7 @@ class FactSpec:
     required: bool = False  # asked for (a placeholder) when an item that uses it is chosen
     summary: bool = False  # a column of 汇总.xlsx
     compare: bool = False  # said with its change against last year when both are known
-    people: bool = False  # counts people: the unit must be 名、人 or 人次
+    people: bool = False  # counts people: the unit must be 名、人、人次 or 位
     state: bool = False  # how things stand (现有党员), not what was done in the year: no “全年” before it
     minimum: float | None = 0
     maximum: float | None = None
@@ -562,7 +562,7 @@ class _FactsReader(FieldReader):
             fields["minimum"] = None
         spec = FactSpec(**fields)
         if spec.people and spec.unit not in ("名", "人", "人次", "位"):
-            self.report(path, f"“{spec.label}”计的是人，单位应为 名、人 或 人次，而不是“{spec.unit}”", at_key=True)
+            self.report(path, f"“{spec.label}”计的是人，单位应为 名、人、人次 或 位，而不是“{spec.unit}”", at_key=True)
         return spec
 
     def _phrases(self, path: KeyPath, raw: Any) -> tuple[tuple[Segment, ...], ...]:
@@ -602,7 +602,9 @@ class _ProseReader(FieldReader):
         except SyntaxProblem as exc:
             self.report(path, str(exc))
             return None
-        if re.search(r"[0-9０-９]", plain(segments)):
+        words = [part for segment in segments for part in (segment.parts if isinstance(segment, Group) else (segment,))
+                 if isinstance(part, str)]  # an optional clause's own words too
+        if re.search(r"[0-9０-９]", "".join(words)):
             self.report(path, "正文模板里不能写具体数字", "数字只能来自事实：写成 {事实键}，由各单位的资料文件提供")
         for slot, optional in slots_in(segments):
             if slot.key in META_SLOTS:
