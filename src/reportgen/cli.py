@@ -8,6 +8,7 @@ type and attributes (never from click's English text).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -691,7 +692,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     warnings.simplefilter("ignore")  # libraries warn in English about what they skip; the user reads Chinese only
     for name in ("SIGTERM", "SIGHUP"):  # like Ctrl-C: locks and the batch's scratch folder are cleaned up
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), functools.partial(_interrupted, os.getpid()))
+            with contextlib.suppress(ValueError):  # not the main thread (a program calling main()): leave them
+                signal.signal(getattr(signal, name), functools.partial(_interrupted, os.getpid()))
     try:
         try:
             cli.main(args=list(argv) if argv is not None else None, prog_name="reportgen", standalone_mode=False)
