@@ -809,7 +809,7 @@ def _phrase_start(parts: Sequence[Segment]) -> str:
 
 
 def _takes_opener(spec: FactSpec) -> bool:
-    return spec.origin != "profile" and spec.type in ("integer", "number") and not spec.state
+    return spec.origin != "profile" and spec.counted and not spec.state
 
 
 def _find(catalogue: Mapping[str, Entry], key: str) -> Entry | None:

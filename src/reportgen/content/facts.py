@@ -200,7 +200,7 @@ class _FactReader:
         unit = entry.unit
         if isinstance(raw, str) and (blank := BLANK_MARK.fullmatch(unicodedata.normalize("NFKC", raw).strip())):
             # "XX", "*", "XX余": the unit has this fact but the number is still to be filled in
-            shown = unit if unit is not None else ("" if spec.type in ("text", "list", "date") else spec.unit_shown)
+            shown = unit if unit is not None else (spec.unit_shown if spec.numeric else "")
             return FactValue(spec, blank.group(1), path, blank.group(2) or "", shown, blank=True)
         if spec.type == "text":
             if isinstance(raw, (dict, list, bool)):

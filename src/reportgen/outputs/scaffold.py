@@ -38,7 +38,7 @@ def _comments(lines: Iterable[str]) -> list[str]:
 
 
 def _fact_line(spec: FactSpec, value: str = "", note: str = "") -> str:
-    unit = f"，单位：{spec.unit}" if spec.unit and spec.type not in ("text", "list", "percent", "date") else ""
+    unit = f"，单位：{spec.unit}" if spec.unit and spec.counted else ""
     need = "，必填" if spec.required else ""
     return f"  {spec.key}: {_quoted(value) if value else ''}".ljust(30) + f"# {spec.label}（{TYPE_WORDS[spec.type]}{unit}{need}）{note}"
 

@@ -72,7 +72,7 @@ def describe_pack(pack: Pack) -> str:
     out += ["", f"事实（facts，共 {len(pack.facts)} 项；资料文件里只写数字，单位自动加上）："]
     for spec in pack.facts.values():
         details = [spec.type_word]
-        if spec.unit and spec.type not in ("text", "list", "percent", "date"):
+        if spec.unit and spec.counted:
             details.append(f"单位：{spec.unit}")
         if spec.required:
             details.append("选了用到它的条目时必填")

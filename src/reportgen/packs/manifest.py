@@ -96,6 +96,11 @@ class FactSpec:
         return self.type in ("integer", "number", "percent")
 
     @property
+    def counted(self) -> bool:
+        """A count or an amount (not a percentage): the numbers that carry a unit."""
+        return self.type in ("integer", "number")
+
+    @property
     def unit_shown(self) -> str:
         return "%" if self.type == "percent" else self.unit
 
