@@ -170,7 +170,8 @@ class _FactReader:
         own = entry.own
         assert own is not None
         raw = entry.raw
-        if isinstance(raw, str) and BLANK_MARK.fullmatch(unicodedata.normalize("NFKC", raw).strip()):
+        text = unicodedata.normalize("NFKC", raw).strip() if isinstance(raw, str) else None
+        if text is not None and BLANK_MARK.fullmatch(text):
             kind = "number"  # a number still to be filled in ("XX"): shown with its unit
         elif isinstance(raw, bool):
             kind = "text"
@@ -180,10 +181,9 @@ class _FactReader:
             kind = "number"
         elif isinstance(raw, list):
             kind = "list"
-        elif isinstance(raw, str) and unicodedata.normalize("NFKC", raw).strip().endswith("%"):
+        elif text is not None and text.endswith("%"):
             kind = "percent"
-        elif isinstance(raw, str) and (_NUMBER.fullmatch(unicodedata.normalize("NFKC", raw).strip().replace(",", ""))
-                                       or _APPROX.fullmatch(unicodedata.normalize("NFKC", raw).strip())):
+        elif text is not None and (_NUMBER.fullmatch(text.replace(",", "")) or _APPROX.fullmatch(text)):
             kind = "number"
         else:
             kind = "text"
