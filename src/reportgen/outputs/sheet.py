@@ -21,7 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..content.model import dated_after
 from ..inputs.profile import Profile
 from ..inputs.workbook import COLUMNS, SHEET_NAME, item_columns
-from ..packs.manifest import CATALOGUE_FOR_SECTION, FactSpec, Pack
+from ..packs.manifest import CATALOGUE_FOR_SECTION, FactSpec, FactType, Pack
 from .xlsx import HEADER_FILL, save_workbook, table_sheet
 
 __all__ = ["profile_values", "sheet_bytes"]
@@ -108,17 +108,23 @@ def sheet_bytes(pack: Pack, rows: Sequence[dict[str, object]], *, year: int | No
     catalogues = {section: pack.catalogues.get(CATALOGUE_FOR_SECTION[section], {})
                   for section in ("work", "problems", "causes", "measures")}
     limits = {s.kind: s.max_items for s in pack.skeleton.sections}
+    fact_groups = _fact_groups(pack)
+    fact_specs = [spec for _, specs in fact_groups for spec in specs]
+    fact_notes = {spec.key: _fact_note(spec) for spec in fact_specs}
     headers: list[str] = list(COLUMNS)
     groups: list[tuple[str, int, int]] = [("基本信息", 1, len(headers))]
-    for title, specs in _fact_groups(pack):
+    for title, specs in fact_groups:
         start = len(headers) + 1
         headers += [spec.header for spec in specs]
         groups.append((title, start, len(headers)))
+    choices: dict[str, str] = {}  # header -> section of the columns chosen from a drop-down list
     for section, word in (("work", "履职工作"), ("problems", "存在的问题"), ("causes", "原因"), ("measures", "措施（不选则与问题对应）")):
         if not catalogues[section] or section not in limits:
             continue
         start = len(headers) + 1
-        headers += item_columns(section, limits[section])
+        columns = item_columns(section, limits[section])
+        headers += columns
+        choices.update((header, section) for header in columns if not header.endswith("补充"))
         groups.append((word, start, len(headers)))
     if pack.skeleton.section("rectification") is not None:
         start = len(headers) + 1
@@ -157,7 +163,7 @@ def sheet_bytes(pack: Pack, rows: Sequence[dict[str, object]], *, year: int | No
         ranges[section] = f"'条目目录'!${letter}$2:${letter}${len(catalogue) + 1}"
     lists.sheet_state = "hidden"
 
-    facts_by_header = {spec.header: spec for _, specs in _fact_groups(pack) for spec in specs}
+    facts_by_header = {spec.header: spec for spec in fact_specs}
     last = DATA_START + max(len(rows), 200)
     for index, header in enumerate(headers, start=1):
         letter = get_column_letter(index)
@@ -166,15 +172,14 @@ def sheet_bytes(pack: Pack, rows: Sequence[dict[str, object]], *, year: int | No
         rule: DataValidation | None = None
         note = META_COMMENTS.get(header, "")
         if spec is not None:
-            rule, note = _fact_rule(spec)
+            rule, note = _fact_validation(spec), fact_notes[spec.key]
         elif header == "述职年度":
             rule = DataValidation(type="whole", operator="between", formula1="1990", formula2="2100")
         elif header == "报告日期":
             rule = DataValidation(type="date", operator="greaterThan", formula1="36526")
-        elif (header[:4] == "履职工作" and not header.endswith("补充")) or header[:2] in ("问题", "原因", "措施"):
-            section = {"履": "work", "问": "problems", "原": "causes", "措": "measures"}[header[0]]
-            if section in ranges:
-                rule = DataValidation(type="list", formula1=ranges[section])
+        elif (chosen := choices.get(header)) is not None:
+            if chosen in ranges:
+                rule = DataValidation(type="list", formula1=ranges[chosen])
                 note = "从下拉列表中选择一个条目"
         elif header.startswith("整改进度"):
             rule = DataValidation(type="list", formula1='"已完成,基本完成,持续推进"')
@@ -195,8 +200,8 @@ def sheet_bytes(pack: Pack, rows: Sequence[dict[str, object]], *, year: int | No
 
     notes = workbook.create_sheet("事实说明")
     table_sheet(notes, ["表头", "键名", "类型", "单位", "说明"],
-                [[spec.header, spec.key, spec.type_word, spec.unit_shown, _fact_rule(spec)[1]]
-                 for _, specs in _fact_groups(pack) for spec in specs], [40, 24, 8, 8, 50], landscape=False)
+                [[spec.header, spec.key, spec.type_word, spec.unit_shown, fact_notes[spec.key]] for spec in fact_specs],
+                [40, 24, 8, 8, 50], landscape=False)
     workbook.active = 1
     return save_workbook(workbook, created=dated_after(year), properties={"reportgen.kind": "sheet", "reportgen.pack": pack.name,
                                                                 "reportgen.pack_version": pack.version})
@@ -206,18 +211,25 @@ def _width(header: str) -> float:
     return min(max(len(header) * 1.6 + 2, 8), 22) if not header.startswith(("述职依据", "上年问题", "整改情况")) and not header.endswith("补充") else 30
 
 
-def _fact_rule(spec: FactSpec) -> tuple[DataValidation | None, str]:
-    if spec.type == "integer":
-        return (DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0"),
-                f"{spec.label}：填不小于 0 的整数，不带单位“{spec.unit}”")
-    if spec.type == "number":
-        return (DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0"),
-                f"{spec.label}：填数字，不带单位“{spec.unit}”")
-    if spec.type == "percent":
-        return (DataValidation(type="decimal", operator="between", formula1="0", formula2="100"),
-                f"{spec.label}：填 0—100 的数，如 95 表示 95%")
-    if spec.type == "date":
-        return DataValidation(type="date", operator="greaterThan", formula1="36526"), f"{spec.label}：填日期"
-    if spec.type == "list":
-        return None, f"{spec.label}：几项之间用顿号“、”分隔"
-    return None, f"{spec.label}：填文字"
+# A fact type's input rule (DataValidation's arguments) and how to fill it in (the header's comment and
+# the 事实说明 sheet's last column).
+_FACT_RULES: dict[FactType, tuple[dict[str, str] | None, str]] = {
+    "integer": ({"type": "whole", "operator": "greaterThanOrEqual", "formula1": "0"},
+                "{label}：填不小于 0 的整数，不带单位“{unit}”"),
+    "number": ({"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0"}, "{label}：填数字，不带单位“{unit}”"),
+    "percent": ({"type": "decimal", "operator": "between", "formula1": "0", "formula2": "100"},
+                "{label}：填 0—100 的数，如 95 表示 95%"),
+    "date": ({"type": "date", "operator": "greaterThan", "formula1": "36526"}, "{label}：填日期"),
+    "list": (None, "{label}：几项之间用顿号“、”分隔"),
+    "text": (None, "{label}：填文字"),
+}
+
+
+def _fact_validation(spec: FactSpec) -> DataValidation | None:
+    """A fresh input rule for one column: a rule object belongs to the columns it was added to."""
+    arguments = _FACT_RULES[spec.type][0]
+    return DataValidation(**arguments) if arguments is not None else None
+
+
+def _fact_note(spec: FactSpec) -> str:
+    return _FACT_RULES[spec.type][1].format(label=spec.label, unit=spec.unit)
