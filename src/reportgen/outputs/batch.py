@@ -408,9 +408,11 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
 
 
 def _row(item: BatchItem) -> SummaryRow:
-    return SummaryRow(item.index + 1, item.label, item.output, item.unit, item.name, item.position, item.year,
-                      item.han_count, item.missing, item.facts, item.warnings, item.error,
-                      item.similar_to, item.ratio, item.example_ratio, item.last_year_ratio, item.created)
+    return SummaryRow(number=item.index + 1, source=item.label, output=item.output, unit=item.unit, name=item.name,
+                      position=item.position, year=item.year, han_count=item.han_count, missing=item.missing,
+                      facts=item.facts, notes=item.warnings, error=item.error, similar_to=item.similar_to,
+                      ratio=item.ratio, example_ratio=item.example_ratio, last_year_ratio=item.last_year_ratio,
+                      created=item.created)
 
 
 # ---------------------------------------------------------------- 复制比 and leftovers
