@@ -133,6 +133,7 @@ class PackReport:
     pack: Pack
     notes: tuple[str, ...]  # remarks that do not fail the check
     summary: str  # how much variety the pack has
+    files: tuple[tuple[str, Path], ...]  # the folder's files as checked (walk_pack): what export zips from
 
 
 def check_pack(request: str, cwd: Path) -> PackReport:
@@ -189,7 +190,7 @@ def check_pack_folder(root: Path, label: str, *, own: bool = False) -> PackRepor
     if problems:
         raise (UnsafePackError if unsafe else PackError)(_unique(problems))
     assert pack is not None
-    return PackReport(pack, tuple(dict.fromkeys(notes)), variety(pack).describe())
+    return PackReport(pack, tuple(dict.fromkeys(notes)), variety(pack).describe(), tree.files)
 
 
 def _try_example(run: Run, pack: Pack, label: str, problems: list[Problem]) -> list[str]:
@@ -248,10 +249,9 @@ def export_pack(request: str, output: Path | None, *, force: bool = False, cwd: 
     report = check_pack(request, cwd)
     pack = report.pack
     target = output if output is not None else Path(f"{pack.name}-{pack.version}.zip")
-    tree = walk_pack(pack.root, pack.name)
-    files = export_files(pack, tree.files)
+    files = export_files(pack, report.files)  # the files the check walked: the folder is not walked twice
     shipped = {rel for rel, _ in files}
-    left_out = tuple(rel for rel, _ in tree.files if rel not in shipped)
+    left_out = tuple(rel for rel, _ in report.files if rel not in shipped)
     Guard().write(target, zip_pack(pack.name, files), force=force, suffixes=(".zip",), what="导出文件",
                                     hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
     return ExportResult(pack, target, len(files), left_out, report.notes)
