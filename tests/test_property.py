@@ -408,8 +408,9 @@ def typed_as_given(data: dict[str, Any], paragraphs: list[str], schema: Schema |
             if isinstance(own, str) and isinstance(added, str) and "{" not in own + added:
                 own, added = unnumbered(own), unnumbered(added)
             if isinstance(own, str) and isinstance(added, str) and "{" not in own + added and visible(own) \
-                    and visible(added) and visible(own)[-1] not in PUNCTUATION:
-                # the user's text is a sentence of its own: what is added after it starts a new sentence
+                    and words(added) and visible(own)[-1] not in PUNCTUATION:
+                # the user's text is a sentence of its own: what is added after it starts a new sentence (an
+                # addition of punctuation alone, “。”, merges with the full stop the text gets)
                 joined = visible(own) + visible(added)
                 if len(joined) >= 3 and not joined.isdigit():
                     assert joined not in shown, f"{kind}: the text “{own}” runs on into the added “{added}”"
