@@ -106,6 +106,22 @@ def test_similar_reports_the_pair_the_ratio_and_the_shared_passage(tmp_path: Pat
     assert [p["ratio"] for p in pairs] == sorted((p["ratio"] for p in pairs), reverse=True)
 
 
+def test_similar_compares_a_handful_of_drafts_pair_by_pair(tmp_path: Path) -> None:
+    """A reviewer's few drafts are compared every pair exactly: a passage of characters the index never
+    samples (none from its anchor blocks) is still found, and the most similar draft is the exact one."""
+    unsampled = [chr(code) for code in range(0x4E00, 0xA000) if (code - 0x4E00) % 80 >= 16][:400]
+    shared = "".join(unsampled[:30])
+    (tmp_path / "a.md").write_text("".join(unsampled[100:130]) + shared + "".join(unsampled[130:160]), encoding="utf-8")
+    (tmp_path / "b.md").write_text("".join(unsampled[200:230]) + shared, encoding="utf-8")
+    (tmp_path / "c.md").write_text("".join(unsampled[300:360]) + shared[:20], encoding="utf-8")
+    result = run("similar", "--json", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    by_a = {Path(p["a"]).name: p for p in json.loads(result.output)}
+    assert Path(by_a["a.md"]["b"]).name == "b.md" and by_a["a.md"]["ratio"] == pytest.approx(30 / 90, abs=0.001)
+    assert Path(by_a["b.md"]["b"]).name == "a.md" and by_a["b.md"]["ratio"] == pytest.approx(30 / 60, abs=0.001)
+    assert Path(by_a["c.md"]["b"]).name in ("a.md", "b.md") and by_a["c.md"]["ratio"] == pytest.approx(20 / 80, abs=0.001)
+
+
 def test_unrelated_drafts_share_nothing(tmp_path: Path) -> None:
     a, _ = texts_sharing("")
     _, b = texts_sharing("")

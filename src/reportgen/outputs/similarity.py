@@ -26,6 +26,7 @@ __all__ = ["RUN", "Index", "Match", "Text", "anchored", "best_candidates", "best
            "grams", "normalize", "runs_of", "share", "shown_ratio"]
 
 RUN = 13
+EXACT_UP_TO = 40  # texts ``similar`` compares pair by pair; more go through the index
 # Anchors: Chinese characters in every fifth block of 16 code points (a class of ranges compiles fast).
 _ANCHOR = re.compile("[" + "".join(f"{chr(start)}-{chr(start + 15)}" for start in range(0x4E00, 0xA000, 80)) + "]")
 _PLACEHOLDER = re.compile(r"【待补充：[^】【]{0,200}】")  # bounded: a text of unclosed 【 stays linear
@@ -189,9 +190,20 @@ def best_candidates(texts: Sequence[Text]) -> list[int | None]:
 
 
 def best_matches(texts: Sequence[Text]) -> list[Match | None]:
-    """For each text, its most similar other text (None when it shares no run with any)."""
-    return [None if best is None else compare(text, texts[best])
-            for text, best in zip(texts, best_candidates(texts), strict=True)]
+    """For each text, its most similar other text (None when it shares no run with any): every pair
+    compared exactly up to EXACT_UP_TO texts (a reviewer's handful, in about a second), else the best
+    candidate of the index."""
+    if len(texts) > EXACT_UP_TO:
+        return [None if best is None else compare(text, texts[best])
+                for text, best in zip(texts, best_candidates(texts), strict=True)]
+    text_grams = [grams(text.normalized) for text in texts]
+    runs = [runs_of(each) for each in text_grams]
+    result: list[Match | None] = []
+    for i, text in enumerate(texts):
+        shares = [(share(text_grams[i], len(text.normalized), runs[j]), -j) for j in range(len(texts)) if j != i]
+        top, best = max(shares, default=(0.0, 0))
+        result.append(compare(text, texts[-best]) if top > 0 else None)
+    return result
 
 
 def _add(slices: list[int], mask: int, weight: int) -> None:
