@@ -30,6 +30,7 @@ SEEDS = REPO / "seeds"
 BUILTIN = ("jiguan", "qiye", "xitong")
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"  # also the relationship types' base
 W = f"{{{W_NS}}}"
 REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -69,6 +70,18 @@ def load_builtin(name: str) -> Any:
 
 
 # ---------------------------------------------------------------- profiles built in code
+
+
+def jiguan_copy(base: Path, name: str) -> Any:
+    """A copy of the built-in jiguan named ``name`` in ``base``, made as a user makes one (``packs new``)."""
+    from reportgen import core
+
+    saved = Path.cwd()
+    os.chdir(base)
+    try:
+        return core.new_pack(base / name, "jiguan", base)
+    finally:
+        os.chdir(saved)
 
 
 def write_yaml(path: Path, data: Mapping[str, Any]) -> Path:

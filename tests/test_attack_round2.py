@@ -25,12 +25,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import member, rewrite_zip
+from conftest import R_NS, W_NS, jiguan_copy, member, rewrite_zip
 
 REPORTGEN = Path(sys.executable).with_name("reportgen")
-W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+REL_TYPE = R_NS
 EVIL = "http://203.0.113.9/evil.png"
 TEMPLATE = "word/template.docx"
 
@@ -41,16 +39,7 @@ TEMPLATE = "word/template.docx"
 @pytest.fixture(scope="module")
 def base_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A good pack named ``hostile`` (a copy of jiguan by ``packs new``) with its example profile."""
-    from reportgen import core
-
-    base = tmp_path_factory.mktemp("attack2")
-    saved = Path.cwd()
-    os.chdir(base)
-    try:
-        pack = core.new_pack(base / "hostile", "jiguan", base)
-    finally:
-        os.chdir(saved)
-    return pack.root
+    return Path(jiguan_copy(tmp_path_factory.mktemp("attack2"), "hostile").root)
 
 
 @pytest.fixture

@@ -36,15 +36,13 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from conftest import member, rewrite_zip, tree_digest
+from conftest import R_NS, W_NS, jiguan_copy, member, rewrite_zip, tree_digest
 from reportgen.cli import cli
 
 NAME = "hostile"
 UNSAFE = "模板包不安全，已拒绝"
 RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+REL_TYPE = R_NS
 REPORTGEN = Path(sys.executable).with_name("reportgen")
 TEMPLATE = "word/template.docx"
 EVIL_URL = "http://203.0.113.9/evil.png"
@@ -56,15 +54,7 @@ EVIL_URL = "http://203.0.113.9/evil.png"
 @pytest.fixture(scope="module")
 def good_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the built-in jiguan named ``hostile`` (version 0.1.0), made by ``packs new``."""
-    from reportgen import core
-
-    base = tmp_path_factory.mktemp("good")
-    saved = Path.cwd()
-    os.chdir(base)
-    try:
-        pack = core.new_pack(base / NAME, "jiguan", base)
-    finally:
-        os.chdir(saved)
+    pack = jiguan_copy(tmp_path_factory.mktemp("good"), NAME)
     assert (pack.name, pack.version) == (NAME, "0.1.0")
     return pack.root
 
