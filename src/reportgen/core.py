@@ -20,7 +20,7 @@ from .errors import (
 )
 from .inputs.lastyear import document_text, read_last_report
 from .inputs.profile import read_profile
-from .inputs.source import PROFILE_SUFFIXES, folder_files, read_text
+from .inputs.source import PROFILE_SUFFIXES, folder_files, profile_files, read_text
 from .inputs.workbook import read_workbook
 from .inputs.yamlfile import parse_yaml
 from .outputs.drafting import BuildResult, Draft, Run
@@ -340,12 +340,7 @@ def next_year(source: Path, output: Path | None = None, *, pack_request: str | N
 
 
 def _profiles(inputs: Sequence[Path]) -> list[Path]:
-    found: list[Path] = []
-    for given in inputs:
-        if given.is_dir():
-            found += folder_files(given, PROFILE_SUFFIXES)
-        else:
-            found.append(given)
+    found = profile_files(inputs)
     if not found:
         raise ProfileError(Problem("没有找到资料文件", hint="给出 .yaml 资料文件，或放着资料文件的文件夹"))
     return found

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import Problem, ProfileError, display_path, os_error_text
 
-__all__ = ["INVISIBLE", "MAX_FILE_BYTES", "PROFILE_SUFFIXES", "XML_INVALID", "decode_text", "folder_files", "read_bytes",
+__all__ = ["INVISIBLE", "MAX_FILE_BYTES", "PROFILE_SUFFIXES", "XML_INVALID", "decode_text", "folder_files", "profile_files", "read_bytes",
            "read_text"]
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
@@ -25,6 +26,14 @@ INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u2028\u2029\x85]")
 def folder_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     """The files in ``folder`` (not below it) whose names end in one of ``suffixes`` (any case), sorted."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file())
+
+
+def profile_files(inputs: Sequence[Path]) -> list[Path]:
+    """The profiles given: each folder's .yaml files, each file as it is."""
+    found: list[Path] = []
+    for given in inputs:
+        found += folder_files(given, PROFILE_SUFFIXES) if given.is_dir() else [given]
+    return found
 
 
 def decode_text(raw: bytes, file: str) -> str:

@@ -37,7 +37,7 @@ from ..errors import (
     os_error_text,
     pad,
 )
-from ..inputs.source import PROFILE_SUFFIXES, folder_files, read_text
+from ..inputs.source import PROFILE_SUFFIXES, folder_files, profile_files, read_text
 from ..inputs.workbook import read_workbook
 from ..inputs.yamlfile import Tree, parse_yaml
 from ..ooxml import CUSTOM_PROPS, PackageProblem, read_custom_properties, read_package
@@ -133,17 +133,6 @@ def _expand(inputs: Sequence[Path]) -> tuple[list[Task], list[str]]:
         else:
             problems.append(f"{display_path(given)}：找不到这个文件或文件夹")
     return [replace(task, index=i) for i, task in enumerate(tasks)], problems
-
-
-def _input_files(inputs: Sequence[Path]) -> list[Path]:
-    """Every file a batch reads: what it writes must never be one of them."""
-    found: list[Path] = []
-    for given in inputs:
-        if given.is_dir():
-            found += folder_files(given, PROFILE_SUFFIXES)
-        else:
-            found.append(given)
-    return found
 
 
 _DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)), *(f"LPT{n}" for n in range(10))})
@@ -401,7 +390,7 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
         summary_backup = None
         try:
             summary_backup = write_summary([_row(item) for item in items], summary_dir / SUMMARY_NAME, force=force,
-                                           threshold=threshold, inputs=_input_files(inputs))
+                                           threshold=threshold, inputs=profile_files(inputs))  # what it writes never replaces what it read
         except OutputError as exc:
             summary, summary_error = None, exc.render()
     return BatchReport(tuple(items), summary_dir, summary, summary_error, summary_backup, threshold, tuple(problems))
