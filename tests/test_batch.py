@@ -411,8 +411,6 @@ def test_a_full_disk_shows_when_a_draft_is_noted_and_the_next_records_still_read
     from reportgen.outputs import batch_similarity
     from reportgen.outputs.batch_similarity import Notebook, read_note
 
-    notebook = Notebook(str(tmp_path))
-    first, _ = notebook.write("甲" * 40, "甲" * 40)
     real_write = os.write
     calls = []
 
@@ -422,12 +420,13 @@ def test_a_full_disk_shows_when_a_draft_is_noted_and_the_next_records_still_read
             return real_write(handle, bytes(data)[: len(data) // 2])  # half the record fits
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(batch_similarity.os, "write", full)
-    with pytest.raises(OSError):
-        notebook.write("乙" * 40, "乙" * 40)
-    monkeypatch.setattr(batch_similarity.os, "write", real_write)
-    third, _ = notebook.write("丙" * 40, "丙" * 40)
-    notebook.close()  # nothing buffered: closing cannot fail for the record that did not fit
+    with Notebook(str(tmp_path)) as notebook:  # nothing buffered: closing cannot fail for the record that did not fit
+        first, _ = notebook.write("甲" * 40, "甲" * 40)
+        monkeypatch.setattr(batch_similarity.os, "write", full)
+        with pytest.raises(OSError):
+            notebook.write("乙" * 40, "乙" * 40)
+        monkeypatch.setattr(batch_similarity.os, "write", real_write)
+        third, _ = notebook.write("丙" * 40, "丙" * 40)
     assert read_note(first).text == "甲" * 40 and read_note(third).text == "丙" * 40
 
 

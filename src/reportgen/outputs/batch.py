@@ -249,17 +249,13 @@ def build_chunk(tasks: Sequence[Task], settings: Run, fmt: str, force: bool, scr
                 advance: Callable[[int], None] | None = None) -> list[BatchItem]:
     """What a worker does: one Run for the chunk, every task attempted, texts noted in ``scratch``."""
     run = settings.fresh()
-    notebook = Notebook(scratch) if scratch else None
-    try:
-        items = []
+    items = []
+    with Notebook(scratch) if scratch else contextlib.nullcontext() as notebook:
         for task in tasks:
             items.append(build_task(run, task, fmt, force, notebook))
             if advance is not None:
                 advance(1)
-        return items
-    finally:
-        if notebook is not None:
-            notebook.close()
+    return items
 
 
 def _chunks(tasks: Sequence[Task], jobs: int) -> list[list[Task]]:
@@ -316,12 +312,8 @@ def _died(task: Task, settings: Run, fmt: str, scratch: str | None) -> BatchItem
         if properties.get("reportgen.profile_sha256") == hashlib.sha256(text.encode()).hexdigest():
             try:  # in this process, without writing: the worker died after the draft was complete
                 draft = settings.fresh().draft_file(Path(task.path))
-                notebook = Notebook(scratch) if scratch else None
-                try:
+                with Notebook(scratch) if scratch else contextlib.nullcontext() as notebook:
                     item = _item(task, draft, target, None, notebook)
-                finally:
-                    if notebook is not None:
-                        notebook.close()
                 return replace(item, warnings=("工作进程中断，稿子已在中断前写出",))
             except ReportgenError:
                 pass
@@ -390,7 +382,7 @@ def build_batch(inputs: Sequence[Path], output: Path | None = None, *, settings:
         summary_backup = None
         try:
             summary_backup = write_summary([_row(item) for item in items], summary_dir / SUMMARY_NAME, force=force,
-                                           threshold=threshold, inputs=profile_files(inputs))  # what it writes never replaces what it read
+                                           threshold=threshold, inputs=profile_files(inputs))
         except OutputError as exc:
             summary, summary_error = None, exc.render()
     return BatchReport(tuple(items), summary_dir, summary, summary_error, summary_backup, threshold, tuple(problems))

@@ -84,7 +84,10 @@ class Notebook:
             view = view[os.write(self._handle, view):]
         return Note(self._path, offset, len(data)), runs
 
-    def close(self) -> None:
+    def __enter__(self) -> Notebook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         if self._handle is not None:
             with contextlib.suppress(OSError):
                 os.close(self._handle)
