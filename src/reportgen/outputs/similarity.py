@@ -202,7 +202,11 @@ def best_matches(texts: Sequence[Text]) -> list[Match | None]:
     for i, text in enumerate(texts):
         shares = [(share(text_grams[i], len(text.normalized), runs[j]), -j) for j in range(len(texts)) if j != i]
         top, best = max(shares, default=(0.0, 0))
-        result.append(compare(text, texts[-best]) if top > 0 else None)
+        if top > 0:
+            _, spans = coverage(text_grams[i], len(text.normalized), runs[-best])
+            result.append(Match(text, texts[-best], top, spans))
+        else:
+            result.append(None)
     return result
 
 
