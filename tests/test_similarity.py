@@ -158,9 +158,22 @@ def test_the_index_sent_to_the_workers_keeps_only_runs_two_drafts_share() -> Non
     index.add(1, [2, 3, 4])
     index.add(2, [3, 5])
     shared = index.shared()
-    assert shared.postings == {2: 0b011, 3: 0b111}
+    assert {h: shared.texts[row].tolist() for h, row in shared.rows.items()} == {2: [0b011], 3: [0b111]}
     assert [shared.best(n, runs) for n, runs in enumerate(([1, 2, 3], [2, 3, 4], [3, 5]))] == [1, 0, 0]
-    assert [index.best(n, runs) for n, runs in enumerate(([1, 2, 3], [2, 3, 4], [3, 5]))] == [1, 0, 0]
+
+
+def test_the_most_similar_text_shares_most_runs_and_ties_go_to_the_first() -> None:
+    from reportgen.outputs.similarity import Index
+
+    index = Index()
+    texts = {0: [1, 2, 3, 4], 1: [1, 2], 2: [3, 4, 9], 3: [9, 10, 11], 12: [9, 10, 11, 4], 13: [20]}
+    for number, runs in texts.items():
+        index.add(number, runs)
+    shared = index.shared()
+    # 0 shares two runs with 1 and with 2 (the first wins), three with 2 when one run occurs twice in it
+    assert shared.best(0, texts[0]) == 1 and shared.best(0, [1, 2, 3, 4, 4]) == 2
+    assert shared.best(3, texts[3]) == 12 and shared.best(12, texts[12]) == 3
+    assert shared.best(13, texts[13]) is None and shared.best(0, []) is None
 
 
 def test_digits_do_not_count(tmp_path: Path) -> None:

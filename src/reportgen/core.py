@@ -27,7 +27,6 @@ from .outputs.drafting import BuildResult, Draft, Run
 from .outputs.guard import Guard
 from .outputs.ledger import LedgerEntry, LedgerRow, ledger_bytes, ledger_warnings, match_ledger, read_ledger
 from .outputs.scaffold import NextYear, init_text, next_text, value_text
-from .outputs.similarity import Match, best_matches, normalize
 from .packs.describe import describe_pack, listing_lines
 from .packs.lookup import Listing, PackFinder
 from .packs.manifest import MANIFEST, Pack, load_pack, read_pack
@@ -36,6 +35,7 @@ from .packs.store import InstallResult, export_files, install_pack, new_pack_fol
 
 if TYPE_CHECKING:
     from .outputs.batch import BatchReport
+    from .outputs.similarity import Match
 
 __all__ = ["BuildResult", "ExportResult", "NextResult", "PackReport", "RowCheck", "build", "build_inputs", "check",
            "check_pack", "check_workbook", "default_output", "describe", "export_pack", "init", "install", "ledger",
@@ -414,6 +414,8 @@ def check_workbook(path: Path, pack_request: str | None = None) -> list[RowCheck
 
 def similar(inputs: Sequence[Path]) -> list[Match]:
     """``similar``: every draft's most similar other draft, most similar first."""
+    from .outputs.similarity import best_matches, normalize  # lazy: numpy adds ~70 ms to every other command
+
     files: list[Path] = []
     for given in inputs:
         if given.is_dir():

@@ -273,7 +273,7 @@ def _indexed(items: list[BatchItem], index: Index) -> list[BatchItem]:
     """The drafts' anchored runs put in the batch's index as they arrive (while the pool builds on)."""
     for item in items:
         if item.runs:
-            index.add(item.index, array.array("q", item.runs))
+            index.add(item.index, array.array("Q", item.runs))
     return [replace(item, runs=b"") if item.runs else item for item in items]
 
 

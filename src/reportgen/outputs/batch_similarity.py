@@ -2,10 +2,10 @@
 and other units' names left in it (the 平乐 mistake).
 
 2,000 drafts' texts held in the main process would cost tens of MB, so a worker notes each draft it
-writes in a scratch file of the batch (``Notebook``): the text, the hash of every run and of the
-anchored runs (``similarity``).  The main process keeps only the index of anchored runs.  The
+writes in a scratch file of the batch (``Notebook``): the text and the normalized text, and sends back
+the anchored runs (``similarity``).  The main process keeps only the index of anchored runs.  The
 comparisons run in the pool, in chunks: each draft's most similar other is found in the index, and
-both drafts' runs are read back and compared exactly.
+both drafts are read back and compared exactly.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..errors import ReportgenError, os_error_text
 from ..packs.manifest import load_pack
 from .drafting import Run
 from .guard import process_alive
-from .similarity import Index, anchored, grams, normalize, runs_of, share
+from .similarity import Hashes, Index, SharedRuns, anchored, grams, normalize, runs_of, share
 
 __all__ = ["Compared", "Drafted", "Note", "Notebook", "compare_drafts", "example_texts", "scratch_folder"]
 
@@ -63,7 +63,7 @@ class Note:
 
 
 class Notebook:
-    """One worker's scratch file: each draft's text, its normalized length, its runs and anchored runs."""
+    """One worker's scratch file: each draft's text, normalized text and anchored runs."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -73,9 +73,8 @@ class Notebook:
     def write(self, text: str, normalized: str) -> tuple[Note, bytes]:
         """Where the record is, and the anchored runs (for the batch's index).  OSError: not noted (the
         file is written unbuffered, so a full disk shows here, never later when it is closed)."""
-        text_grams = grams(normalized)
-        runs = anchored(normalized, text_grams).tobytes()
-        data = marshal.dumps((text, len(normalized), text_grams.tobytes(), runs))  # read back by this batch only
+        runs = anchored(normalized, grams(normalized)).tobytes()
+        data = marshal.dumps((text, normalized, runs))  # read back by this batch only
         if self._handle is None:
             self._handle, self._path = tempfile.mkstemp(dir=self.folder, suffix=".notes")
         offset = os.lseek(self._handle, 0, os.SEEK_END)  # after a record a full disk cut short
@@ -96,16 +95,15 @@ class Notebook:
 @dataclass(frozen=True)
 class Noted:
     text: str
-    length: int  # of the normalized text
-    grams: array.array[int]
+    normalized: str
     runs: array.array[int]  # the anchored ones
 
 
 def read_note(note: Note) -> Noted:
     with open(note.path, "rb") as handle:
         handle.seek(note.offset)
-        text, length, text_grams, runs = marshal.loads(handle.read(note.size))
-    return Noted(text, length, array.array("q", text_grams), array.array("q", runs))
+        text, normalized, runs = marshal.loads(handle.read(note.size))
+    return Noted(text, normalized, array.array("Q", runs))
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ class Comparison:
     """What every comparing worker is given once per chunk: the index, where each draft's texts are,
     the packs' examples (normalized, by the pack's folder) and the batch's names."""
 
-    index: Index
+    index: SharedRuns
     notes: dict[int, Note]
     examples: dict[str, str]
     names: dict[str, list[str]]  # the batch's unit and person names by their first two characters
@@ -148,13 +146,13 @@ def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Co
             comparison: Comparison = pickle.load(handle)  # written by this batch a moment ago
     else:
         comparison = given
-    examples: dict[str, dict[int, int]] = {}
+    examples: dict[str, Hashes] = {}
     result: list[Compared] = []
     for draft in drafts:
         try:
             noted = read_note(draft.note)
             best = comparison.index.best(draft.number, noted.runs)
-            other = read_note(comparison.notes[best]).grams if best is not None else None
+            other = read_note(comparison.notes[best]).normalized if best is not None else None
         except OSError as exc:  # the scratch folder was cleaned away under the batch
             result.append(Compared(problem=os_error_text(exc)))
             continue
@@ -162,13 +160,14 @@ def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Co
             result.append(Compared(problem="临时文件不完整"))
             continue
         ratio = example_ratio = None
+        own, length = grams(noted.normalized), len(noted.normalized)
         if other is not None:
-            ratio = share(noted.grams, noted.length, runs_of(other))
+            ratio = share(own, length, runs_of(grams(other)))
         root = draft.pack_root
         if root in comparison.examples:
             if root not in examples:
                 examples[root] = runs_of(grams(comparison.examples[root]))
-            example_ratio = share(noted.grams, noted.length, examples[root])
+            example_ratio = share(own, length, examples[root])
         others = _others_in(noted.text, [name for name in draft.own if name], comparison.names, comparison.firsts)
         result.append(Compared(best, ratio, example_ratio, tuple(others)))
     return result

@@ -26,7 +26,6 @@ from ..render.markdown import to_markdown
 from ..render.word import WordTemplate
 from .guard import Guard, folder_lock
 from .ledger import LedgerRow, apply_ledger
-from .similarity import compare, normalize, shown_ratio
 
 __all__ = ["BuildResult", "Draft", "Missing", "Run"]
 
@@ -186,6 +185,8 @@ class Run:
         except ReportgenError as exc:
             return None, [Problem(f"上年的稿子读不出来：{exc.problems[0].message}", profile.file,
                                   hint="检查 last_year.draft 的路径")]
+        from .similarity import compare, normalize, shown_ratio  # lazy: numpy adds ~70 ms to a cold build
+
         own = (profile.meta.unit or "", profile.meta.name or "", *names)
         ratio = compare(normalize("本稿", document.text, own), normalize(path.name, text, own)).ratio
         if ratio <= LAST_YEAR_THRESHOLD:

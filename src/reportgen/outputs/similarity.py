@@ -4,35 +4,42 @@
 the units' own names and the 【待补充】 placeholders removed) that lie in a run of 13 or more
 consecutive characters also found in B.
 
+Runs are hashed and compared with numpy, a whole draft at a time: a batch of 2,000 drafts hashes about
+five million runs and looks up twice as many, which in a Python loop would cost more than drafting them.
+
 Comparing every pair of 2,000 drafts would take minutes, so candidates come from an inverted index:
-the runs that start at an anchor — a Chinese character in every fifth block of 16 code points, found
-by a regular expression, so two drafts anchor the same passage alike — are hashed and indexed, each hash
-pointing to the set of drafts that contain it as the bits of an integer.
-For each draft the index yields, per other draft, how many sampled runs they share (counted in
-bit-sliced integer counters, in C), and only the best candidate is then compared exactly.
+the runs that start at an anchor — a Chinese character in every fifth block of 16 code points, so two
+drafts anchor the same passage alike — are indexed, each hash pointing to the set of drafts that contain
+it as the bits of an integer.  For each draft the index yields, per other draft, how many sampled runs
+they share (one matrix product), and only the best candidate is then compared exactly.
 """
 
 from __future__ import annotations
 
-import array
 import functools
 import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["RUN", "Index", "Match", "Text", "anchored", "best_candidates", "best_matches", "compare", "coverage",
-           "grams", "normalize", "runs_of", "share", "shown_ratio"]
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["RUN", "Hashes", "Index", "Match", "SharedRuns", "Text", "anchored", "best_candidates", "best_matches",
+           "compare", "coverage", "grams", "normalize", "runs_of", "share", "shown_ratio"]
+
+Hashes = NDArray[np.uint64]
 
 RUN = 13
 EXACT_UP_TO = 40  # texts ``similar`` compares pair by pair; more go through the index
-# Anchors: Chinese characters in every fifth block of 16 code points (a class of ranges compiles fast).
-_ANCHOR = re.compile("[" + "".join(f"{chr(start)}-{chr(start + 15)}" for start in range(0x4E00, 0xA000, 80)) + "]")
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd, its bits well mixed: runs hash as a polynomial mod 2**64
+_TABLE_BITS = 16
+_TABLE_SHIFT = np.uint64(64 - _TABLE_BITS)
+_HAN_FIRST, _HAN_END = 0x4E00, 0xA000  # anchors: Chinese characters in every fifth block of 16 code points
 _PLACEHOLDER = re.compile(r"【待补充：[^】【]{0,200}】")  # bounded: a text of unclosed 【 stays linear
 _DROPPED = re.compile(r"[\s\0]+")
 _DIGITS = re.compile(r"\d+")
-_COVERED = re.compile(rb"\x01(?:\x00{0,%d}\x01)*" % (RUN - 1))
 
 
 @dataclass(frozen=True)
@@ -92,46 +99,68 @@ def shown_ratio(ratio: float) -> float:
     return math.floor(ratio * 100 + 0.5) / 100
 
 
-def grams(text: str) -> array.array[int]:
-    """The hash of every run of RUN characters, in order.  A run is hashed as the tuple of its code
-    points: the same in every process (Python's hash of a string is salted per process, and a batch's
-    workers hash for one another), and zipped in C, faster than slicing the string."""
-    codes = array.array("I", text.encode("utf-32-le")).tolist()
-    return array.array("q", map(hash, zip(*(codes[i:] for i in range(RUN)), strict=False)))
+def _codes(text: str) -> NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def anchored(text: str, text_grams: Sequence[int]) -> array.array[int]:
+def grams(text: str) -> Hashes:
+    """The hash of every run of RUN characters, in order: the polynomial of its code points modulo 2**64
+    (numpy's unsigned arithmetic wraps), the same in every process — Python's hash of a string is salted
+    per process, and a batch's workers hash for one another."""
+    codes = _codes(text).astype(np.uint64)
+    count = max(len(codes) - RUN + 1, 0)
+    hashes = codes[:count].copy()
+    for k in range(1, RUN):
+        hashes *= _MULTIPLIER
+        hashes += codes[k:k + count]
+    hashes *= _MULTIPLIER  # the last character too reaches the top bits (``_found`` tables runs by them)
+    return hashes
+
+
+def anchored(text: str, text_grams: Hashes) -> Hashes:
     """The runs of ``text`` that start at an anchor (what the index samples)."""
-    last = len(text_grams)
-    return array.array("q", [text_grams[i] for i in (m.start() for m in _ANCHOR.finditer(text)) if i < last])
+    offsets = _codes(text)[: len(text_grams)].astype(np.int64) - _HAN_FIRST
+    return text_grams[(offsets >= 0) & (offsets < _HAN_END - _HAN_FIRST) & (offsets % 80 < 16)]
 
 
-def runs_of(text_grams: Iterable[int]) -> dict[int, int]:
-    """A text's runs to look others up in (a dict: its ``get`` is the fastest lookup from C)."""
-    return dict.fromkeys(text_grams, 1)
+def runs_of(text_grams: Hashes) -> Hashes:
+    """A text's runs to look others up in (sorted, for a binary search of each)."""
+    return np.sort(text_grams)
 
 
-def _flags(a_grams: Sequence[int], b_runs: Mapping[int, int]) -> bytes:
-    """Byte i is 1 where the run of ``a`` starting at i is also a run of ``b``."""
-    return bytes(map(b_runs.get, a_grams, itertools.repeat(0, len(a_grams))))
+def _found(a_grams: Hashes, b_runs: Hashes) -> NDArray[np.bool_]:
+    """found[i]: run i of ``a`` is also a run of ``b``.  Most runs ``b`` lacks are ruled out by a table of
+    the top bits of its runs first: a binary search for every run costs three times as much."""
+    found = np.zeros(len(a_grams), dtype=np.bool_)
+    if len(b_runs):
+        table = np.zeros(1 << _TABLE_BITS, dtype=np.bool_)
+        table[b_runs >> _TABLE_SHIFT] = True
+        maybe = np.flatnonzero(table[a_grams >> _TABLE_SHIFT])
+        keys = a_grams[maybe]
+        found[maybe] = b_runs[np.minimum(np.searchsorted(b_runs, keys), len(b_runs) - 1)] == keys
+    return found
 
 
-def share(a_grams: Sequence[int], length: int, b_runs: Mapping[int, int]) -> float:
-    """The 复制比 alone (a batch shows no passages): each flag spread over the RUN characters of its run,
-    as bytes of one integer, and the covered characters counted as its bits — in C."""
-    spread, width = int.from_bytes(_flags(a_grams, b_runs), "little"), 1
-    while width < RUN:  # each flag shifted by 0 … RUN-1 characters, in doubling steps
-        step = min(width, RUN - width)
-        spread |= spread << 8 * step
-        width += step
-    return spread.bit_count() / length if length else 0.0
+def _covered(a_grams: Hashes, length: int, b_runs: Hashes) -> NDArray[np.bool_]:
+    """covered[i]: character i of ``a`` lies in a run of ``a`` that is also a run of ``b``."""
+    covered = np.zeros(length, dtype=np.bool_)
+    found = _found(a_grams, b_runs)
+    for k in range(RUN):  # each found run covers its RUN characters
+        covered[k:k + len(found)] |= found
+    return covered
 
 
-def coverage(a_grams: Sequence[int], length: int, b_runs: Mapping[int, int]) -> tuple[float, tuple[tuple[int, int], ...]]:
+def share(a_grams: Hashes, length: int, b_runs: Hashes) -> float:
+    """The 复制比 alone (a batch shows no passages)."""
+    return int(np.count_nonzero(_covered(a_grams, length, b_runs))) / length if length else 0.0
+
+
+def coverage(a_grams: Hashes, length: int, b_runs: Hashes) -> tuple[float, tuple[tuple[int, int], ...]]:
     """The share of a text (its ``length`` and runs) covered by runs found in ``b_runs``, and the spans."""
-    spans = tuple((m.start(), m.end() - 1 + RUN) for m in _COVERED.finditer(_flags(a_grams, b_runs)))
-    covered = sum(end - start for start, end in spans)
-    return (covered / length if length else 0.0), spans
+    covered = _covered(a_grams, length, b_runs)
+    edges = np.flatnonzero(np.diff(covered, prepend=False, append=False)).tolist()  # where covering starts, ends
+    spans = tuple(zip(edges[::2], edges[1::2], strict=True))
+    return (int(np.count_nonzero(covered)) / length if length else 0.0), spans
 
 
 def compare(a: Text, b: Text) -> Match:
@@ -141,52 +170,72 @@ def compare(a: Text, b: Text) -> Match:
 
 
 class Index:
-    """An inverted index of anchored runs: each run's hash points to the texts that contain it, as the
-    bits of an integer (text ``n`` is bit ``n``).  Picklable, so a batch's workers can ask it too."""
+    """An inverted index of anchored runs, built as texts arrive: each run's hash points to the number of
+    the text that has it, or to the numbers of the texts, once a second has it too (most runs of 2,000
+    unrelated drafts are one draft's: a number each keeps the index small)."""
 
     def __init__(self) -> None:
-        self.postings: dict[int, int] = {}
+        self.postings: dict[int, int | list[int]] = {}
+        self.size = 0  # the highest text number + 1
 
     def add(self, number: int, runs: Iterable[int]) -> None:
-        bit = 1 << number
+        self.size = max(self.size, number + 1)
         postings = self.postings
         for h in set(runs):
-            postings[h] = postings.get(h, 0) | bit
+            texts = postings.get(h)
+            if texts is None:
+                postings[h] = number
+            elif isinstance(texts, int):
+                postings[h] = [texts, number]
+            else:
+                texts.append(number)
 
-    def shared(self) -> Index:
-        """Only the runs more than one text has: a run of one text alone never decides a ``best``."""
-        index = Index()
-        index.postings = {h: texts for h, texts in self.postings.items() if texts & (texts - 1)}
-        return index
+    def shared(self) -> SharedRuns:
+        """The runs more than one text has (a run of one text alone never decides a ``best``), ready to
+        be asked; picklable, so a batch's workers can ask it too."""
+        sets: dict[bytes, int] = {}  # each set of texts, as bits, numbered (the runs of one passage share one)
+        rows: dict[int, int] = {}
+        for h, texts in self.postings.items():
+            if isinstance(texts, list):
+                has = np.zeros(self.size, dtype=np.bool_)
+                has[texts] = True
+                rows[h] = sets.setdefault(np.packbits(has, bitorder="little").tobytes(), len(sets))
+        texts = np.frombuffer(b"".join(sets), dtype=np.uint8).reshape(len(sets), (self.size + 7) // 8)
+        return SharedRuns(rows, texts)
+
+
+@dataclass(frozen=True)
+class SharedRuns:
+    """Runs more than one text has: each run's hash points to a row of ``texts``, a bit per text that
+    has the run (runs with the same texts share a row)."""
+
+    rows: dict[int, int]
+    texts: NDArray[np.uint8]
 
     def best(self, number: int, runs: Iterable[int]) -> int | None:
         """The other text sharing most of text ``number``'s anchored runs (the lowest number among ties;
-        None: none shares any).  Counted per text in bit-sliced integer counters, so in C."""
-        others = ~(1 << number)
-        postings = self.postings
-        slices: list[int] = []
-        previous = 0
-        weight = 0
-        for h in runs:  # runs of one shared passage share one set of texts: add it once, weighted
-            mask = postings.get(h, 0) & others
-            if mask == previous:
-                weight += 1
-                continue
-            if previous:
-                _add(slices, previous, weight)
-            previous, weight = mask, 1
-        if previous:
-            _add(slices, previous, weight)
-        return _top(slices)
+        None: none shares any): the rows of its runs, each weighted by how many of its runs point to it,
+        unpacked to 0/1 per text and summed by one matrix product."""
+        found = np.fromiter(map(self.rows.get, runs, itertools.repeat(-1)), dtype=np.int64)
+        rows, weights = np.unique(found[found >= 0], return_counts=True)
+        if not len(rows):
+            return None
+        has = np.unpackbits(self.texts[rows], axis=1, bitorder="little").astype(np.float32)
+        counts = weights.astype(np.float32) @ has
+        if number < len(counts):
+            counts[number] = 0
+        top = int(np.argmax(counts))  # the first of the highest; float32 counts are exact below 2**24
+        return top if counts[top] else None
 
 
 def best_candidates(texts: Sequence[Text]) -> list[int | None]:
     """For each text, the index of the other text sharing most of its anchored runs (None: none)."""
-    runs = [anchored(text.normalized, grams(text.normalized)) for text in texts]
+    runs = [anchored(text.normalized, grams(text.normalized)).tolist() for text in texts]
     index = Index()
     for number, text_runs in enumerate(runs):
         index.add(number, text_runs)
-    return [index.best(number, text_runs) for number, text_runs in enumerate(runs)]
+    shared = index.shared()
+    return [shared.best(number, text_runs) for number, text_runs in enumerate(runs)]
 
 
 def best_matches(texts: Sequence[Text]) -> list[Match | None]:
@@ -208,33 +257,3 @@ def best_matches(texts: Sequence[Text]) -> list[Match | None]:
         else:
             result.append(None)
     return result
-
-
-def _add(slices: list[int], mask: int, weight: int) -> None:
-    """Add ``weight`` to the counter of every draft in ``mask`` (counters bit-sliced across integers)."""
-    bit = 0
-    while weight:
-        if weight & 1:
-            carry, level = mask, bit
-            while carry:
-                while level >= len(slices):
-                    slices.append(0)
-                overflow = slices[level] & carry
-                slices[level] ^= carry
-                carry, level = overflow, level + 1
-        weight >>= 1
-        bit += 1
-
-
-def _top(slices: list[int]) -> int | None:
-    """The text with the highest counter (the lowest number among ties)."""
-    candidates = 0
-    for level in slices:
-        candidates |= level
-    if not candidates:
-        return None
-    for level in range(len(slices) - 1, -1, -1):
-        narrowed = candidates & slices[level]
-        if narrowed:
-            candidates = narrowed
-    return (candidates & -candidates).bit_length() - 1
