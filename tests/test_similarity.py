@@ -174,6 +174,16 @@ def test_the_most_similar_text_shares_most_runs_and_ties_go_to_the_first() -> No
     assert shared.best(0, texts[0]) == 1 and shared.best(0, [1, 2, 3, 4, 4]) == 2
     assert shared.best(3, texts[3]) == 12 and shared.best(12, texts[12]) == 3
     assert shared.best(13, texts[13]) is None and shared.best(0, []) is None
+    index.add(13, texts[13])  # the same text again: its runs are still its own
+    assert index.shared().best(0, [20]) is None
+
+
+def test_runs_are_read_alike_on_every_machine() -> None:
+    """Code points are read little-endian whatever the machine (a big-endian one would otherwise find
+    no anchors, and a batch no similar draft)."""
+    from reportgen.outputs.similarity import _codes
+
+    assert _codes("中A").tolist() == [0x4E2D, 0x41] and _codes("中A").dtype.byteorder in "<="
 
 
 def test_digits_do_not_count(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def shown_ratio(ratio: float) -> float:
 
 
 def _codes(text: str) -> NDArray[np.uint32]:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # little-endian on every machine
 
 
 def grams(text: str) -> Hashes:
@@ -199,12 +199,14 @@ class Index:
             if isinstance(texts, list):
                 has = np.zeros(self.size, dtype=np.bool_)
                 has[texts] = True
+                if np.count_nonzero(has) < 2:  # one text added twice
+                    continue
                 rows[h] = sets.setdefault(np.packbits(has, bitorder="little").tobytes(), len(sets))
-        texts = np.frombuffer(b"".join(sets), dtype=np.uint8).reshape(len(sets), (self.size + 7) // 8)
-        return SharedRuns(rows, texts)
+        packed = np.frombuffer(b"".join(sets), dtype=np.uint8).reshape(len(sets), (self.size + 7) // 8)
+        return SharedRuns(rows, packed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SharedRuns:
     """Runs more than one text has: each run's hash points to a row of ``texts``, a bit per text that
     has the run (runs with the same texts share a row)."""
@@ -220,11 +222,11 @@ class SharedRuns:
         rows, weights = np.unique(found[found >= 0], return_counts=True)
         if not len(rows):
             return None
-        has = np.unpackbits(self.texts[rows], axis=1, bitorder="little").astype(np.float32)
-        counts = weights.astype(np.float32) @ has
+        has = np.unpackbits(self.texts[rows], axis=1, bitorder="little").astype(np.float64)
+        counts = weights.astype(np.float64) @ has
         if number < len(counts):
             counts[number] = 0
-        top = int(np.argmax(counts))  # the first of the highest; float32 counts are exact below 2**24
+        top = int(np.argmax(counts))  # the first of the highest
         return top if counts[top] else None
 
 
