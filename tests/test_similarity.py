@@ -340,6 +340,18 @@ def test_another_units_name_in_a_batch_draft_is_flagged(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- length budget
 
 
+def test_other_units_names_that_start_alike_are_each_found_once() -> None:
+    """A county's units all start with the county's name; each other unit named in a draft is found once,
+    the longer and the shorter name at one place both, and the draft's own names never."""
+    from reportgen.outputs.batch_similarity import Names
+
+    units = [f"青山县第{i}局机关党支部" for i in range(300)]
+    names = Names.of([*units, "青山县", "临江区财政局机关党委", "周某某", "周", ""])
+    text = "青山县第7局机关党支部和青山县第12局机关党支部、周某某同志；青山县第7局机关党支部。本单位临江区财政局机关党委"
+    found = list(names.found_in(text, ["临江区财政局机关党委", "李某某"]))
+    assert found == ["青山县", "青山县第7局机关党支部", "青山县第12局机关党支部", "周某某"]
+
+
 def test_a_length_the_superior_asks_for_is_checked(tmp_path: Path) -> None:
     data = example_data("jiguan")
     data["structure"] = {"length": "100-200"}

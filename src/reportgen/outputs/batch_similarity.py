@@ -18,7 +18,7 @@ import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -107,6 +107,37 @@ def read_note(note: Note) -> Noted:
 
 
 @dataclass(frozen=True)
+class Names:
+    """A batch's unit and person names, to find in a draft: the text is scanned in C for the names' first
+    characters, and at each such place only one slice per length of name is looked up (a county's
+    2,000 units whose names all start alike cost no more than names that differ)."""
+
+    names: frozenset[str]
+    lengths: tuple[int, ...]
+    firsts: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, all_names: Iterable[str]) -> Names:
+        names = frozenset(name for name in all_names if len(name) >= 2)
+        firsts = sorted({name[0] for name in names})
+        return cls(names, tuple(sorted({len(name) for name in names})),
+                   re.compile("[" + "".join(re.escape(char) for char in firsts) + "]") if firsts else None)
+
+    def found_in(self, text: str, own: Sequence[str]) -> Iterator[str]:
+        """Other units' and persons' names in a draft's ``text`` (``own``: its own unit's and person's)."""
+        if self.firsts is None:
+            return
+        seen: set[str] = set()
+        for match in self.firsts.finditer(text):
+            i = match.start()
+            for length in self.lengths:
+                name = text[i:i + length]
+                if name in self.names and name not in seen and not any(name in mine for mine in own):
+                    seen.add(name)
+                    yield name
+
+
+@dataclass(frozen=True)
 class Comparison:
     """What every comparing worker is given once per chunk: the index, where each draft's texts are,
     the packs' examples (normalized, by the pack's folder) and the batch's names."""
@@ -114,8 +145,7 @@ class Comparison:
     index: SharedRuns
     notes: dict[int, Note]
     examples: dict[str, str]
-    names: dict[str, list[str]]  # the batch's unit and person names by their first two characters
-    firsts: re.Pattern[str] | None  # the names' first characters
+    names: Names  # the batch's unit and person names
 
 
 @dataclass(frozen=True)
@@ -168,7 +198,7 @@ def compare_chunk(given: Comparison | str, drafts: Sequence[Drafted]) -> list[Co
             if root not in examples:
                 examples[root] = runs_of(grams(comparison.examples[root]))
             example_ratio = share(own, length, examples[root])
-        others = _others_in(noted.text, [name for name in draft.own if name], comparison.names, comparison.firsts)
+        others = comparison.names.found_in(noted.text, [name for name in draft.own if name])
         result.append(Compared(best, ratio, example_ratio, tuple(others)))
     return result
 
@@ -178,7 +208,7 @@ def compare_drafts(drafts: Sequence[Drafted], index: Index, examples: dict[str, 
     """Every draft compared, in the pool's workers when there is more than one chunk.  ``names``: every
     unit's and person's name in the batch (also of drafts that could not be noted)."""
     comparison = Comparison(index.shared(), {draft.number: draft.note for draft in drafts}, examples,
-                            *_name_index(names))
+                            Names.of(names))
     size = max(CHUNK, -(-len(drafts) // (jobs * 4)))
     chunks = [drafts[i:i + size] for i in range(0, len(drafts), size)]
     if pool is not None and len(chunks) > 1:
@@ -192,31 +222,6 @@ def compare_drafts(drafts: Sequence[Drafted], index: Index, examples: dict[str, 
         except BrokenProcessPool:  # the pool lost a worker earlier: compare here instead
             pass
     return [found for chunk in chunks for found in compare_chunk(comparison, chunk)]
-
-
-def _name_index(all_names: Sequence[str]) -> tuple[dict[str, list[str]], re.Pattern[str] | None]:
-    """The batch's unit and person names by their first two characters, and a pattern of their first
-    characters (so a text is scanned in C, stopping only where some name could start)."""
-    names = sorted({name for name in all_names if len(name) >= 2})
-    starts: dict[str, list[str]] = {}
-    for name in names:
-        starts.setdefault(name[:2], []).append(name)
-    firsts = sorted({name[0] for name in names})
-    return starts, (re.compile("[" + "".join(re.escape(char) for char in firsts) + "]") if firsts else None)
-
-
-def _others_in(text: str, own: Sequence[str], starts: dict[str, list[str]], first: re.Pattern[str] | None
-               ) -> Iterator[str]:
-    """Other units' and persons' names in a draft's ``text`` (``own``: its own unit's and person's)."""
-    if first is None:
-        return
-    seen: set[str] = set()
-    for match in first.finditer(text):
-        i = match.start()
-        for name in starts.get(text[i:i + 2], ()):
-            if name not in seen and text.startswith(name, i) and not any(name in mine for mine in own):
-                seen.add(name)
-                yield name
 
 
 def example_texts(roots: Sequence[str], run: Run) -> dict[str, str]:

@@ -222,8 +222,8 @@ class SharedRuns:
         rows, weights = np.unique(found[found >= 0], return_counts=True)
         if not len(rows):
             return None
-        has = np.unpackbits(self.texts[rows], axis=1, bitorder="little").astype(np.float64)
-        counts = weights.astype(np.float64) @ has
+        has = np.unpackbits(self.texts[rows], axis=1, bitorder="little").astype(np.float32)
+        counts = weights.astype(np.float32) @ has  # exact: a text has far fewer than 2**24 runs
         if number < len(counts):
             counts[number] = 0
         top = int(np.argmax(counts))  # the first of the highest
