@@ -42,7 +42,7 @@ from conftest import (
 )
 from reportgen import core
 from reportgen.cli import cli
-from reportgen.errors import ProfileError
+from reportgen.errors import ProfileError, ReportgenError
 
 AMP = "党建&业务<融合>"
 INJECTION = "{{ 7*7 }}"
@@ -686,6 +686,19 @@ def test_rectification_status_sentences_and_missing_action(tmp_path: Path, mini_
     assert [(m.key, m.label) for m in missing] == [("rectification[4].action", "第四个问题的整改情况")]
 
 
+def test_the_measure_promised_last_year_is_said_before_what_was_done(tmp_path: Path, mini_pack: Path) -> None:
+    rect = [{"problem": "学习不够深入", "measure": "建立月学制度", "action": "每月集中学习一次", "status": "已完成"},
+            {"problem": "调研偏少", "measure": "班子成员每季度蹲点调研"},
+            {"problem": "台账不全", "measure": "统一台账格式", "status": "持续推进"}]
+    out = build_from(tmp_path, mini_profile(mini_pack, rectification=rect))
+    assert section_texts(docx_texts(out), "二、上年问题整改情况", "三、存在的问题及原因") == [
+        "上年查摆的问题整改情况如下：",
+        "一是学习不够深入。整改措施：建立月学制度。落实情况：每月集中学习一次。该问题已整改到位。",
+        "二是调研偏少。整改措施：班子成员每季度蹲点调研。落实情况：【待补充：第二个问题的整改情况】。",
+        "三是台账不全。整改措施：统一台账格式。该问题正在持续整改。",
+    ]
+
+
 def test_a_problem_carried_from_last_year_says_so(tmp_path: Path, mini_pack: Path) -> None:
     data = mini_profile(mini_pack, problems=["p_one", "p_two"], last_year={"problems": ["p_two"]})
     texts = docx_texts(build_from(tmp_path, data))
@@ -789,3 +802,61 @@ def test_private_use_characters_in_own_text_are_kept_and_punctuation_still_mende
     texts = docx_texts(build_from(tmp_path, mini_profile(mini_pack, work=[{"key": "alpha", "add": "补充\ue000一句，，"},
                                                                           "beta"])))
     assert any("补充\ue000一句。" in text for text in texts), texts
+
+
+def test_a_fact_that_repeats_the_words_before_it_is_not_written_twice(tmp_path: Path) -> None:
+    """“保障完成{}” with the task written “完成港区保障任务” (as a secretary writes it) would read
+    “保障完成完成…”: the pack's words the value repeats are left out; the user's own words stay whole."""
+    data = example_data("qiye")
+    data["facts"]["business_result"] = "完成青河港区集装箱集疏运保障任务"
+    text = str(draft_of(write_yaml(tmp_path / "p.yaml", data)).document.text)
+    assert "完成完成" not in text
+    assert "保障完成青河港区集装箱集疏运保障任务" in text or "推动完成青河港区集装箱集疏运保障任务" in text, text
+
+
+@pytest.mark.parametrize(("unit", "kind"), [
+    ("市住房和城乡建设局机关党委", "机关"), ("青河县人民法院机关党委", "机关"), ("区财政局党支部", "机关"),
+    ("青河县第二中学党总支", "学校"), ("市职业技术学院党委", "学校"), ("市第一人民医院党委", "医院"),
+    ("青河镇党委", "乡镇街道"), ("城关街道党工委", "乡镇街道"), ("东山村党支部", "村社区"), ("幸福社区党委", "村社区"),
+    ("青河港务有限公司第二党支部", "企业"), ("市非公有制经济组织和社会组织党工委", None), (None, None),
+])
+def test_the_kind_of_unit_is_read_from_its_name(unit: str | None, kind: str | None) -> None:
+    from reportgen.packs.manifest import unit_kind
+
+    assert unit_kind(unit) == kind
+
+
+def test_a_school_drafted_with_the_pack_for_organs_is_told(tmp_path: Path) -> None:
+    """jiguan speaks of 机关 and 科室: a 中学's secretary who picks it is told, a 机关's is not."""
+    data = example_data("jiguan")
+    warned = [w.message for w in draft_of(write_yaml(tmp_path / "a.yaml", data)).warnings]
+    assert not any("看来是" in message for message in warned), warned
+    data["meta"]["unit"] = "青河县第二中学党总支"
+    warnings = draft_of(write_yaml(tmp_path / "b.yaml", data)).warnings
+    assert [(w.key, w.message) for w in warnings if "看来是" in w.message] == [
+        ("meta.unit", "单位“青河县第二中学党总支”看来是学校，模板包“jiguan”是按机关写的，稿子里有些说法不合本单位")]
+
+
+def test_a_pack_for_an_unknown_kind_of_unit_is_refused(tmp_path: Path) -> None:
+    pack = make_mini_pack(tmp_path / "mini")
+    manifest = pack / "pack.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "units: [机关, 工厂]\n", encoding="utf-8")
+    with pytest.raises(ReportgenError) as caught:
+        core.check_pack(str(pack), tmp_path)
+    assert any(p.message == "不认识的单位类型“工厂”" and p.hint == "可写：学校、医院、乡镇街道、村社区、企业、机关"
+               for p in caught.value.problems), caught.value.problems
+
+
+def test_a_branch_is_not_said_to_have_branches_below_it(tmp_path: Path) -> None:
+    data = example_data("jiguan")
+    data["facts"]["branch_count"] = 1
+    for name in ("standard_branches", "branch_elections", "brand_branches", "model_branches", "sample_branches",
+                 "honour_branches"):
+        data["facts"].pop(name, None)
+    committee = draft_of(write_yaml(tmp_path / "a.yaml", data))
+    assert re.search("(所属|下设)党支部1个", str(committee.document.text))
+    data["meta"]["unit"] = "青河县自然资源局机关党支部"
+    branch = draft_of(write_yaml(tmp_path / "b.yaml", data))
+    assert not re.search("(所属|下设)党支部1个", str(branch.document.text))
+    assert [(w.key, w.message) for w in branch.warnings if "下属" in w.message] == [
+        ("facts.branch_count", "本级是党支部，没有下属的党支部：“所属党支部数量”（branch_count）没有写进稿子")]

@@ -476,6 +476,20 @@ def test_own_fact_is_said_where_it_is_placed(tmp_path: Path, monkeypatch: pytest
     assert "开展“微宣讲”15场" in docx_text(tmp_path / "p.docx")
 
 
+def test_a_plan_for_next_year_is_never_written_as_done_this_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    """“下一年度计划举办培训班期数” placed in a work item would read “年内举办培训班4期”: refused, and the
+    hint for a plan left unsaid points to the measures."""
+    text = with_facts("study_sessions: 12", "target_training: 4")
+    placed = text.replace("  - theory_study\n", "  - key: theory_study\n    facts: [target_training]\n")
+    refused(run(tmp_path, monkeypatch, placed, command="build"),
+            "p.yaml:13:13：work[1].facts[1] — “下一年度计划举办培训班期数”是下一年度的计划，不能写成今年做过的事",
+            "提示：把 facts: [target_training] 写到措施（measures）的某一条下")
+    assert not (tmp_path / "p.docx").exists()
+    out = accepted(run(tmp_path, monkeypatch, text))
+    assert "或在措施（measures）的某一条里写 facts: [target_training] 把它放进去" in out, out
+
+
 def test_own_fact_placed_nowhere_gets_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = with_facts("study_sessions: 12", "talk_shows: {label: 开展“微宣讲”, value: 15, unit: 场}")
     out = accepted(run(tmp_path, monkeypatch, text))

@@ -30,10 +30,11 @@ from ..packs.manifest import (
     SectionSpec,
     Sentence,
     Variants,
+    unit_kind,
 )
 from ..packs.prose import META_SLOTS, Group, Segment, Slot, parse_user_text, plain
 from .facts import Facts, FactValue, phrase_parts
-from .model import Document, Origin, Paragraph, Role, Span, SpanKind, dated_after, placeholder_text
+from .model import HAN, Document, Origin, Paragraph, Role, Span, SpanKind, dated_after, placeholder_text
 from .numbering import SELF_NUMBERED, chinese_numeral, item_label
 
 __all__ = ["Composition", "compose", "paragraph_ids"]
@@ -151,6 +152,18 @@ class _Composer:
             "last_year": str(year - 1) if year else None, "next_year": str(year + 1) if year else None,
             "committee": meta.committee or committee_of(meta.unit),
         }
+        if (self.meta["committee"] or "").endswith("党支部"):
+            self.facts = self._without_branches(facts)
+
+    def _without_branches(self, facts: Facts) -> Facts:
+        """A 党支部 has no branches below it: “所属党支部1个” is not said of one."""
+        values = dict(facts.values)
+        for key, value in facts.values.items():
+            if facts.specs[key].branches:
+                del values[key]
+                self.warn(value.path, f"本级是党支部，没有下属的党支部：“{facts.specs[key].label}”（{key}）没有写进稿子",
+                          "删掉这一项；党小组的情况可以写在自己的文字里")
+        return replace(facts, values=values)
 
     # -- reporting
 
@@ -362,6 +375,7 @@ class _Composer:
             self._add("title", title, "title", "标题")
         if self._byline_shown():
             self._byline()
+        self._check_unit_kind()
         self._check_overrides()
         headings = 0
         for section in sections:
@@ -397,7 +411,7 @@ class _Composer:
         return tuple(result)
 
     def _add(self, role: Role, spans: list[Span], pid: str, where: str) -> None:
-        spans = tidy(spans)
+        spans = tidy(_undoubled(spans))
         if spans:
             self.paragraphs.append(Paragraph(role, tuple(spans), pid, where))
 
@@ -470,6 +484,14 @@ class _Composer:
             self.report(("structure", "byline"), f"模板包“{self.pack.name}”规定要有署名，不能去掉", at_key=True)
             return self.pack.skeleton.byline
         return self.pack.skeleton.byline if wanted is None else wanted
+
+    def _check_unit_kind(self) -> None:
+        """A school's or a township's draft from a pack written for 机关 speaks of 机关 and 科室 throughout."""
+        kind = unit_kind(self.profile.meta.unit)
+        if self.pack.units and kind is not None and kind not in self.pack.units:
+            self.warn(("meta", "unit"), f"单位“{self.profile.meta.unit}”看来是{kind}，模板包“{self.pack.name}”是按"
+                      f"{'、'.join(self.pack.units)}写的，稿子里有些说法不合本单位",
+                      "逐句改成本单位的说法；或换用合适的模板包（reportgen packs list 列出全部）")
 
     def _byline(self) -> None:
         meta = self.profile.meta
@@ -671,8 +693,12 @@ class _Composer:
 
     def _choice_facts(self, choice: Choice, kind: str) -> list[Span]:
         for position, key in enumerate(choice.facts):
-            if key not in self.facts.specs:
+            spec = self.facts.specs.get(key)
+            if spec is None:
                 self.report((*choice.path, "facts", position), f"没有事实“{key}”", suggest(key, self.facts.specs))
+            elif spec.plan and kind != "measures":  # it would read as done this year
+                self.report((*choice.path, "facts", position), f"“{spec.label}”是下一年度的计划，不能写成今年做过的事",
+                            f"把 facts: [{key}] 写到措施（measures）的某一条下")
         openers = self.pack.frame.plan_openers if kind == "measures" else self.pack.frame.fact_openers
         return self.fact_sentence([k for k in choice.facts if k in self.facts.specs], f"choice.{'.'.join(choice.keys)}",
                                   openers, extra=choice.wording)
@@ -756,7 +782,11 @@ class _Composer:
                             f"rectification[{n}].problem")]
         spans = [Span(label, style), *problem, Span("。", style)]
         frame = self.pack.frame
-        if item.action or item.status is None:
+        if item.measure:  # what was promised, then what was done: the pack's labels would say 措施 twice
+            spans += [Span("整改措施："), *_with_period(self.user_text(item.measure, (*item.path, "measure")))]
+            if item.action or item.status is None:
+                spans.append(Span("落实情况："))
+        elif item.action or item.status is None:
             spans += self.sentence(frame.action_labels, f"rect.{n}.action") if frame.action_labels else [Span("整改情况：")]
         if item.action:
             spans += _with_period(self.user_text(item.action, (*item.path, "action")))
@@ -777,8 +807,9 @@ class _Composer:
             spec = self.facts.specs[key]
             owners = self.pack.owners(key)
             titles = "、".join(f"“{self.pack.catalogues[kind][entry].title}”" for kind, entry in owners[:4])
-            hint = (f"选用用到它的条目（{titles}），或在某一条里写 facts: [{key}] 把它放进去" if titles
-                    else f"在要写它的那一条里加上 facts: [{key}]")
+            where = "措施（measures）的" if spec.plan else ""
+            hint = (f"选用用到它的条目（{titles}），或在{where}某一条里写 facts: [{key}] 把它放进去" if titles
+                    else f"在{where}要写它的那一条里加上 facts: [{key}]")
             self.warn(value.path, f"事实“{spec.label}”（{key}）填写了，但稿子里没有写到它", hint)
 
     def _length_check(self, count: int) -> None:
@@ -847,6 +878,25 @@ _PUNCT_FIXES = (
     (re.compile(f"^((?:{_MARKER}.)*)[，、；。]+"), r"\1"),  # a paragraph opening with a comma
     (re.compile(f"(《|》|“|”)((?:{_MARKER}.)*)\\1"), r"\1\2"),  # marks the user typed too: 《《…》》
 )
+
+
+_HAN_WORD = re.compile(f"{HAN.pattern}+")
+
+
+def _undoubled(spans: list[Span]) -> list[Span]:
+    """“保障完成” before a fact written “完成港区保障任务” would read “保障完成完成…”: the pack's words the
+    value repeats where they meet (two to four Chinese characters) are left out."""
+    result: list[Span] = []
+    for span in spans:
+        before = result[-1] if result else None
+        if before is not None and span.origin == "fact" and before.origin == "pack" and not before.missing:
+            longest = min(4, len(before.text), len(span.text))
+            overlap = next((n for n in range(longest, 1, -1)
+                            if before.text.endswith(span.text[:n]) and _HAN_WORD.fullmatch(span.text[:n])), 0)
+            if overlap:
+                result[-1] = replace(before, text=before.text[:-overlap])
+        result.append(span)
+    return [span for span in result if span.text]
 
 
 def tidy(spans: list[Span]) -> list[Span]:

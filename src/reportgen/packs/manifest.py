@@ -31,6 +31,7 @@ __all__ = [
     "CATALOGUE_KINDS",
     "FACT_TYPES",
     "MANIFEST",
+    "UNIT_KINDS",
     "Entry",
     "FactSpec",
     "FactType",
@@ -44,6 +45,7 @@ __all__ = [
     "Skeleton",
     "load_pack",
     "resolve_inside",
+    "unit_kind",
 ]
 
 MANIFEST = "pack.yaml"
@@ -69,6 +71,21 @@ LOCKABLE = ("title", "byline", "headings", "numbering", "sections", "intros")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 KEY_RE = re.compile(KEY)
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+# The kinds of unit a pack can be written for (pack.yaml “units”), and how a unit's name gives its kind away
+# (the first that matches: a 医院 or 学院 is not a 机关 for its “院”).
+UNIT_KINDS: dict[str, re.Pattern[str]] = {
+    "学校": re.compile(r"学校|中学|小学|学院|大学|幼儿园|中专|技校"),
+    "医院": re.compile(r"医院|卫生院|妇幼保健"),
+    "乡镇街道": re.compile(r"(乡|镇|街道)(党委|党工委)$"),
+    "村社区": re.compile(r"(村|社区)(党委|党总支|党支部)$"),
+    "企业": re.compile(r"公司|集团|银行|厂(党委|党总支|党支部)$"),
+    "机关": re.compile(r"机关|(局|厅|委|办)(党委|党总支|党支部)$"),
+}
+
+
+def unit_kind(unit: str | None) -> str | None:
+    """What kind of unit a name says it is (None: the name does not say)."""
+    return next((kind for kind, pattern in UNIT_KINDS.items() if unit and pattern.search(unit)), None)
 LIBRARY = Path(__file__).resolve().parent.parent / "content" / "common_facts.yaml"
 
 
@@ -87,6 +104,8 @@ class FactSpec:
     compare: bool = False  # said with its change against last year when both are known
     people: bool = False  # counts people: the unit must be 名、人、人次 or 位
     state: bool = False  # how things stand (现有党员), not what was done in the year: no “全年” before it
+    plan: bool = False  # a target or deadline for next year: stated only among the measures
+    branches: bool = False  # counts the branches below a 党委 or 党总支: a 党支部 has none
     minimum: float | None = 0
     maximum: float | None = None
     origin: Literal["library", "pack", "profile"] = "library"
@@ -218,6 +237,7 @@ class Pack:
     example_profile: str | None
     styles: Mapping[str, str]
     length: tuple[int, int] | None = None
+    units: tuple[str, ...] = ()  # the kinds of unit it is written for (UNIT_KINDS); empty: any
     relations: tuple[Relation, ...] = ()
     fact_aliases: Mapping[str, str] = field(default_factory=dict)  # old key -> new key
 
@@ -323,7 +343,7 @@ class _PackReader(FieldReader):
             return None
         self.known_keys((), ("format", "name", "version", "title", "description", "requires", "word_template",
                              "example_profile", "styles", "facts", "aliases", "relations", "prose", "skeleton",
-                             "length"))
+                             "length", "units"))
         name = self.typed(("name",), str, required=True) or ""
         if name and not NAME_RE.match(name):
             self.report(("name",), f"模板包名称“{name}”不合规", "只能用小写字母、数字、- 和 _，如 jiguan、my-pack")
@@ -346,7 +366,7 @@ class _PackReader(FieldReader):
             description=self.typed(("description",), str) or "", requires=requires, root=self.root,
             source=self.source, facts=self.facts, catalogues=catalogues, frame=frame, skeleton=skeleton,
             word_template=word or "", example_profile=example, styles=self._styles(), length=self._length(),
-            relations=self._relations(), fact_aliases=aliases)
+            units=self._units(), relations=self._relations(), fact_aliases=aliases)
         return pack
 
     def _check_requires(self, requires: str) -> None:
@@ -367,6 +387,13 @@ class _PackReader(FieldReader):
             if value and role in styles:
                 styles[role] = value
         return styles
+
+    def _units(self) -> tuple[str, ...]:
+        units = self.typed(("units",), list) or []
+        for position, kind in enumerate(units):
+            if kind not in UNIT_KINDS:
+                self.report(("units", position), f"不认识的单位类型“{kind}”", f"可写：{'、'.join(UNIT_KINDS)}")
+        return tuple(kind for kind in units if kind in UNIT_KINDS)
 
     def _length(self) -> tuple[int, int] | None:
         if self.value(("length",)) is None:
@@ -536,7 +563,7 @@ class _FactsReader(FieldReader):
 
     def _fact(self, path: KeyPath, key: str, base: FactSpec | None) -> FactSpec:
         self.known_keys(path, ("label", "type", "unit", "phrase", "required", "summary", "compare", "people", "state",
-                               "min", "max"))
+                               "plan", "branches", "min", "max"))
         fields: dict[str, Any] = {} if base is None else {name: getattr(base, name) for name in base.__dataclass_fields__}
         fields.update(key=key, origin=self.origin if base is None else base.origin)
         label = self.typed((*path, "label"), str, required=base is None)
@@ -551,7 +578,7 @@ class _FactsReader(FieldReader):
         unit = self.typed((*path, "unit"), str)
         if unit is not None:
             fields["unit"] = unit
-        for name in ("required", "summary", "compare", "people", "state"):
+        for name in ("required", "summary", "compare", "people", "state", "plan", "branches"):
             value = self.typed((*path, name), bool)
             if value is not None:
                 fields[name] = value
