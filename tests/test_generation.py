@@ -860,3 +860,15 @@ def test_a_branch_is_not_said_to_have_branches_below_it(tmp_path: Path) -> None:
     assert not re.search("(所属|下设)党支部1个", str(branch.document.text))
     assert [(w.key, w.message) for w in branch.warnings if "下属" in w.message] == [
         ("facts.branch_count", "本级是党支部，没有下属的党支部：“所属党支部数量”（branch_count）没有写进稿子")]
+
+
+@pytest.mark.parametrize("pack", BUILTIN)
+def test_sentences_of_facts_are_opened_by_each_opener_about_as_often(pack: str) -> None:
+    """Six sentences of one draft all opening “过去一年” read as a form: each opener is used about as often."""
+    from reportgen.packs.prose import plain
+
+    loaded = load_builtin(pack)
+    openers = [plain(variant.segments) for variant in loaded.frame.fact_openers]
+    text = str(draft_of(TEMPLATES / pack / "example.yaml").document.text)
+    counts = [len(re.findall(f"(?:^|[。：；\\n]){re.escape(opener)}", text)) for opener in openers]
+    assert max(counts) - min(counts) <= 2, dict(zip(openers, counts, strict=True))

@@ -10,6 +10,7 @@ profile adjusts it within the pack's rules.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import re
@@ -142,6 +143,7 @@ class _Composer:
         self.warnings: list[Problem] = []
         self.paragraphs: list[Paragraph] = []
         self.said: set[str] = set()
+        self.openers_used: collections.Counter[str] = collections.Counter()  # how often each opener began a sentence
         self.listed: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}  # section -> (keys, lead, first sentence)
         self.cited_known = {*facts.specs, *META_SLOTS}
         meta = profile.meta
@@ -354,10 +356,13 @@ class _Composer:
             # “全年”“年内” only before something done in the year: not before a state (现有党员), a rate,
             # a name, or the user's own phrase (a whole statement of its own)
             if openers and _takes_opener(chunk[0][0]):
-                index = self.choose.index(len(openers), f"{piece}.opener.{start}", extra=extra)
-                if index == last_opener and len(openers) > 1:  # two sentences in a row not opened alike
-                    index = (index + 1) % len(openers)
+                first = self.choose.index(len(openers), f"{piece}.opener.{start}", extra=extra)
+                # from the chosen one on, the opener this draft has used least (not six “过去一年”), and never
+                # two sentences in a row opened alike
+                index = min(((first + step) % len(openers) for step in range(len(openers))),
+                            key=lambda i: (i == last_opener, self.openers_used[plain(openers[i].segments)]))
                 last_opener = index
+                self.openers_used[plain(openers[index].segments)] += 1
                 result.extend(self._segments(openers[index].segments))
             for position, (_, spans) in enumerate(chunk):
                 if position:
