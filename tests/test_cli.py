@@ -584,3 +584,18 @@ def test_init_help_names_its_default_pack_not_a_file_that_does_not_exist_yet() -
     text = "".join(run("init", "-h").stdout.split())
     assert "默认jiguan" in text
     assert "资料文件里pack:" not in text
+
+
+def test_init_shows_the_packs_own_example_unit_and_says_the_preselected_items_are_to_be_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("init", "q.yaml", "--pack", "qiye")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "q.yaml").read_text(encoding="utf-8")
+    example = example_data("qiye")["meta"]
+    assert f"# 单位名称，例：{example['unit']}" in text and f"# 上级党组织，例：{example['superior']}" in text
+    assert "机关党委" not in text.split("\nwork:")[0]
+    lines = text.splitlines()
+    assert lines[lines.index("work:") - 1] == "# 下面先选了示例里的几项，请按本单位的实际情况增删。"
+    assert lines[lines.index("problems:") - 1] == \
+        "# 下面先选了示例里的几项，请按本单位的实际情况增删（问题和原因要换成本单位自己查摆的）。"

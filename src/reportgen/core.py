@@ -92,29 +92,33 @@ def report_lines(report: BatchReport, width: int) -> list[str]:
 def init(path: Path, pack_request: str | None = None, *, force: bool = False) -> tuple[Path, Pack, Path | None]:
     """``init``: a profile scaffold with Chinese comments, the pack example's items preselected."""
     pack = PackFinder().find(pack_request, profile_dir=path.parent)
-    chosen = _example_choices(pack)
-    backup = Guard().write(path, init_text(pack, pack_request, chosen).encode("utf-8"), force=force,
+    chosen, examples = _example_choices(pack)
+    backup = Guard().write(path, init_text(pack, pack_request, chosen, examples).encode("utf-8"), force=force,
                                              suffixes=PROFILE_SUFFIXES, what="资料文件",
                                              hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
     return path, pack, backup
 
 
-def _example_choices(pack: Pack) -> dict[str, list[str]]:
-    """The items the pack's example profile chooses (else the first few of each catalogue)."""
+def _example_choices(pack: Pack) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The items the pack's example profile chooses (else the first few of each catalogue), and its unit,
+    superior and basis (the scaffold's examples)."""
     chosen: dict[str, list[str]] = {}
+    examples: dict[str, str] = {}
     if pack.example_profile:
         try:
             tree = parse_yaml(read_text(pack.path(pack.example_profile)), pack.example_profile)
             profile, _ = read_profile(tree, "")
             for kind in ("work", "problems", "causes"):
                 chosen[kind] = [key for choice in profile.choices(kind) for key in choice.keys]
+            meta = profile.meta
+            examples = {"unit": meta.unit or "", "superior": meta.superior or "", "basis": meta.basis or ""}
         except ReportgenError:
             chosen = {}
     for section in pack.skeleton.sections:
         catalogue = {"work": "topics", "problems": "problems", "causes": "causes"}.get(section.kind)
         if catalogue and not chosen.get(section.kind):
             chosen[section.kind] = list(pack.catalogues.get(catalogue, {}))[: max(section.min_items, 3)]
-    return chosen
+    return chosen, examples
 
 
 # ---------------------------------------------------------------- packs
@@ -315,7 +319,7 @@ def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | N
         year = report.year + 1 if report.year else None
         carried = NextYear(pack_request or f"{pack.name}>={pack.version}", {}, {}, (),
                            tuple((problem, measure or "") for problem, measure in report.pairs()),
-                           _example_choices(pack) | {"problems": [], "causes": []}, None, source.name)
+                           _example_choices(pack)[0] | {"problems": [], "causes": []}, None, source.name)
     if ledger is not None:
         problems = [problem for problem, _ in carried.rectifications]
         match = match_ledger(problems, rows, carried.meta.get("unit", ""))

@@ -98,8 +98,11 @@ def _structure_help(pack: Pack) -> list[str]:
     return ["", *_comments(["结构调整（可选，模板包允许时）：去掉“# ”后修改。部分有：" + kinds, "structure:", "  title: false            # 不要大标题；或写自己的标题", "  byline: false           # 不要署名", "  closing: false          # 去掉结束语（causes: false 去掉原因段，依此类推）", "  work:", "    heading: 履职工作特色和亮点   # 改这一部分的标题", '    numbering: "1."             # 编号：（一）、1.、一、、（1）、一是 或 无', "    points: 一是                  # 每条里的要点按“一是、二是”写", "    intro: false                  # 去掉引导段", "  length: 2500-3000       # 上级要求的字数范围", "wording: 1                # 整篇换一种措辞"])]
 
 
-def init_text(pack: Pack, request: str | None, chosen: Mapping[str, Sequence[str]]) -> str:
-    """A new profile for ``pack``: every field commented; ``chosen`` items per section preselected."""
+def init_text(pack: Pack, request: str | None, chosen: Mapping[str, Sequence[str]],
+              examples: Mapping[str, str] | None = None) -> str:
+    """A new profile for ``pack``: every field commented; ``chosen`` items per section preselected;
+    ``examples``: meta values of the pack's example (a 国企's pack shows a 国企 as the example unit)."""
+    shown = {**_META_EXAMPLES, **{key: f"例：{value}" for key, value in (examples or {}).items() if value}}
     out = _comments([
         f"reportgen 资料文件 —— 模板包：{pack.title}（{pack.name} {pack.version}）",
         "",
@@ -109,15 +112,15 @@ def init_text(pack: Pack, request: str | None, chosen: Mapping[str, Sequence[str
     ])
     out += ["", f"pack: {_quoted(request or pack.name)}".ljust(30) + f"# 使用的模板包；可写版本要求，如 {pack.name}>={pack.version}", "",
             "meta:   # 基本信息"]
-    out += [f"  {key}: ".ljust(30) + f"# {label}，{_META_EXAMPLES[key]}" for key, label in META_FIELDS.items()]
-    out += _sections(pack, chosen)
+    out += [f"  {key}: ".ljust(30) + f"# {label}，{shown[key]}" for key, label in META_FIELDS.items()]
+    out += _sections(pack, chosen, from_example=True)
     out += ["", "facts:   # 本年度的事实：按条目分组，先列已选条目用到的"]
     out += _grouped_facts(pack, chosen.get("work", ()))
     out += _structure_help(pack)
     return "\n".join(out) + "\n"
 
 
-def _sections(pack: Pack, chosen: Mapping[str, Sequence[str]], *, stub: bool = True,
+def _sections(pack: Pack, chosen: Mapping[str, Sequence[str]], *, stub: bool = True, from_example: bool = False,
               last_problems: Sequence[str] = ()) -> list[str]:
     out: list[str] = []
     for section in pack.skeleton.sections:
@@ -143,6 +146,8 @@ def _sections(pack: Pack, chosen: Mapping[str, Sequence[str]], *, stub: bool = T
         if kind == "measures" and not keys:
             out.append("# measures:")
             continue
+        if from_example and keys:
+            out += _comments([f"下面先选了示例里的几项，请按本单位的实际情况增删{'（问题和原因要换成本单位自己查摆的）' if kind != 'work' else ''}。"])
         out.append(f"{kind}:")
         out += [f"  - {key}" for key in keys]
     return out
