@@ -155,6 +155,20 @@ def test_the_four_slips_also_stop_build_and_nothing_is_written(tmp_path: Path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]
 
 
+def test_many_slips_of_one_kind_are_said_once_with_their_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typed with a Chinese keyboard, every key has a full-width colon: one problem with the lines, not one
+    per line; the other problems are still listed, each at its own line."""
+    text = BASE
+    for key in ("unit", "name", "position", "year", "date"):
+        text = text.replace(f"  {key}: ", f"  {key}：")
+    text = text.replace("  study_sessions: 12\n", "  study_sessions: 12次\n")
+    message = refused(run(tmp_path, monkeypatch, text), "（共 2 处）",
+                      "p.yaml:3:7：5 行的键名后面用了全角冒号“：”（第 3、4、5、6、7 行）",
+                      "提示：把这些行里键名后面的“：”改成半角冒号加一个空格，如“unit: ”",
+                      "不要带单位“次”")
+    assert places(message) == ["p.yaml:3:7", "p.yaml:9:19"], message
+
+
 def test_full_width_space_indent_and_missing_space_after_colon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The key named with a slip is the key of that line, read with the slip mended: “　name” is meta.name and
     the next line, indented like its siblings, is meta.position (not a child of name)."""

@@ -134,6 +134,15 @@ def _line_keys(lines: list[str]) -> dict[int, KeyPath]:
     return paths
 
 
+SLIPS_EACH = 3  # more slips of one kind than this are said once, with their lines (a file typed with a
+# Chinese keyboard can have a full-width colon on every line)
+_SLIP_KINDS = {
+    "colon": ("的键名后面用了全角冒号“：”", "把这些行里键名后面的“：”改成半角冒号加一个空格，如“unit: ”"),
+    "space": ("的键名的冒号后面缺少空格", "在这些行的冒号后面加一个空格，写成“键: 值”"),
+    "indent": ("用制表符（Tab）或全角空格缩进", "YAML 只能用半角空格缩进，请把它们换成两个空格"),
+}
+
+
 @dataclass(frozen=True)
 class Mended:
     """A text with its slips mended, the slips, and for each changed line where its columns came from."""
@@ -160,7 +169,7 @@ def mend_slips(text: str, file: str) -> tuple[str, list[Problem]]:
 
 def _mend(text: str, file: str) -> Mended:
     lines = text.split("\n")
-    found: list[tuple[int, int, str, str, str | None]] = []  # line, column, message, hint, key
+    found: list[tuple[int, int, str, str, str | None, str]] = []  # line, column, message, hint, key, kind
     mended: list[str] = []
     origins: dict[int, list[int]] = {}
     for number, line in enumerate(lines, start=1):
@@ -174,7 +183,8 @@ def _mend(text: str, file: str) -> Mended:
         if "\t" in raw_lead or "\u3000" in raw_lead:
             bad = next(i for i, char in enumerate(raw_lead) if char in "\t\u3000")
             name = "制表符（Tab）" if raw_lead[bad] == "\t" else "全角空格"
-            found.append((number, bad + 1, f"这一行用{name}缩进", "YAML 只能用半角空格缩进，请把它换成两个空格", None))
+            found.append((number, bad + 1, f"这一行用{name}缩进", "YAML 只能用半角空格缩进，请把它换成两个空格", None,
+                          "indent"))
             lead = raw_lead.replace("\t", "  ").replace("\u3000", "  ")
             origin = [i for i, char in enumerate(raw_lead) for _ in range(2 if char in "\t\u3000" else 1)]
         start = len(raw_lead)
@@ -183,7 +193,8 @@ def _mend(text: str, file: str) -> Mended:
         if colon:
             key = colon.group(2)
             at = content.index("：")
-            found.append((number, start + at + 1, f"键“{key}”后面用了全角冒号“：”", f"改成半角冒号加一个空格：“{key}: ”", key))
+            found.append((number, start + at + 1, f"键“{key}”后面用了全角冒号“：”", f"改成半角冒号加一个空格：“{key}: ”", key,
+                          "colon"))
             head = f"{colon.group(1) or ''}{key}"
             content_origin = [start + i for i in range(len(head))] + [start + at] * 2 + \
                 [start + i for i in range(colon.end(), len(content))]
@@ -193,7 +204,8 @@ def _mend(text: str, file: str) -> Mended:
             if no_space:
                 key = no_space.group(2)
                 cut = no_space.end()
-                found.append((number, start + cut, f"键“{key}”的冒号后面缺少空格", f"写成“{key}: 值”（冒号后面加一个空格）", key))
+                found.append((number, start + cut, f"键“{key}”的冒号后面缺少空格", f"写成“{key}: 值”（冒号后面加一个空格）",
+                              key, "space"))
                 content_origin = [*content_origin[:cut], start + cut, *content_origin[cut:]]
                 content = f"{content[:cut]} {content[cut:]}"
         mended.append(lead + content)
@@ -202,8 +214,18 @@ def _mend(text: str, file: str) -> Mended:
     if not found:
         return Mended(text, [], {})
     keys = _line_keys(mended)
-    problems = [Problem(message, file, line, column, path_text(keys.get(line, ())) or key, hint)
-                for line, column, message, hint, key in found]
+    lines_of: dict[str, list[str]] = {}
+    for number, _column, _message, _hint, _key, kind in found:
+        lines_of.setdefault(kind, []).append(str(number))
+    problems: list[Problem] = []
+    for at, column, message, hint, key, kind in found:
+        lines = lines_of[kind]
+        if len(lines) <= SLIPS_EACH:
+            problems.append(Problem(message, file, at, column, path_text(keys.get(at, ())) or key, hint))
+        elif lines[0] == str(at):  # said once, at the first, with its lines
+            what, fix = _SLIP_KINDS[kind]
+            shown = "、".join(lines[:10]) + (" 行等" if len(lines) > 10 else " 行")
+            problems.append(Problem(f"{len(lines)} 行{what}（第 {shown}）", file, at, column, hint=fix))
     return Mended("\n".join(mended), problems, origins)
 
 
