@@ -169,6 +169,16 @@ def test_many_slips_of_one_kind_are_said_once_with_their_lines(tmp_path: Path, m
     assert places(message) == ["p.yaml:3:7", "p.yaml:9:19"], message
 
 
+def test_an_item_indented_one_space_too_far_is_named_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """“   - responsibility” under “  - theory_study” is read by YAML as one item “theory_study - responsibility”:
+    the message says so, instead of suggesting one of the two names (which would lose the other)."""
+    text = BASE.replace("  - responsibility\n", "   - responsibility\n")
+    message = refused(run(tmp_path, monkeypatch, text),
+                      "p.yaml:11:5：work[1] — “theory_study - responsibility”是两项连成了一项：下一行的“- ”比上一行缩进得多",
+                      "提示：让这一部分每一项的“- ”上下对齐（缩进的空格数相同）")
+    assert "是不是" not in message
+
+
 def test_full_width_space_indent_and_missing_space_after_colon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The key named with a slip is the key of that line, read with the slip mended: “　name” is meta.name and
     the next line, indented like its siblings, is meta.position (not a child of name)."""

@@ -634,6 +634,12 @@ class _Composer:
                     (*choice.path, "key") if choice.path and isinstance(self.profile.tree.value(choice.path), dict)
                     else choice.path)
                 entry = _find(catalogue, key)
+                joined = [part for part in key.split(" - ") if part.strip()]
+                if entry is None and len(joined) > 1 and all(_find(catalogue, part.strip()) for part in joined):
+                    # “- a” then “   - b” indented one space more: YAML reads one item “a - b”
+                    self.report(where, f"“{key}”是两项连成了一项：下一行的“- ”比上一行缩进得多",
+                                "让这一部分每一项的“- ”上下对齐（缩进的空格数相同）")
+                    continue
                 if entry is None:
                     titles = {k: e.title for k, e in catalogue.items()}
                     self.report(where, f"模板包“{self.pack.name}”里没有条目“{key}”", suggest(key, catalogue, titles))
