@@ -815,7 +815,11 @@ def test_a_fact_that_repeats_the_words_before_it_is_not_written_twice(tmp_path: 
 
 
 @pytest.mark.parametrize(("unit", "kind"), [
-    ("市住房和城乡建设局机关党委", "机关"), ("青河县人民法院机关党委", "机关"), ("区财政局党支部", "机关"),
+    ("市住房和城乡建设局机关党委", "机关"), ("青河县人民法院机关党委", "机关"), ("区财政局党支部", None),
+    ("中国人民银行青山市中心支行机关党委", "机关"), ("青山市农业科学院机关党委", "机关"), ("青山市医院管理局机关党委", "机关"),
+    ("某某大学机关党委", "机关"), ("某某医科大学附属医院党委", "医院"), ("某某县医疗集团党委", "医院"),
+    ("某某教育集团党委", "学校"), ("中建三局党委", None), ("深圳供电局党委", None), ("某某温泉度假村党支部", None),
+    ("某某村委党支部", "村社区"),
     ("青河县第二中学党总支", "学校"), ("市职业技术学院党委", "学校"), ("市第一人民医院党委", "医院"),
     ("青河镇党委", "乡镇街道"), ("城关街道党工委", "乡镇街道"), ("东山村党支部", "村社区"), ("幸福社区党委", "村社区"),
     ("青河港务有限公司第二党支部", "企业"), ("市非公有制经济组织和社会组织党工委", None), (None, None),
@@ -843,7 +847,7 @@ def test_a_pack_for_an_unknown_kind_of_unit_is_refused(tmp_path: Path) -> None:
     manifest.write_text(manifest.read_text(encoding="utf-8") + "units: [机关, 工厂]\n", encoding="utf-8")
     with pytest.raises(ReportgenError) as caught:
         core.check_pack(str(pack), tmp_path)
-    assert any(p.message == "不认识的单位类型“工厂”" and p.hint == "可写：学校、医院、乡镇街道、村社区、企业、机关"
+    assert any(p.message == "不认识的单位类型“工厂”" and p.hint == "可写：机关、医院、学校、乡镇街道、村社区、企业"
                for p in caught.value.problems), caught.value.problems
 
 
@@ -872,3 +876,35 @@ def test_sentences_of_facts_are_opened_by_each_opener_about_as_often(pack: str) 
     text = str(draft_of(TEMPLATES / pack / "example.yaml").document.text)
     counts = [len(re.findall(f"(?:^|[。：；\\n]){re.escape(opener)}", text)) for opener in openers]
     assert max(counts) - min(counts) <= 2, dict(zip(openers, counts, strict=True))
+
+
+def test_a_pack_that_says_a_plan_as_this_years_work_is_refused(tmp_path: Path) -> None:
+    """A target for next year in a work item's sentence or facts would read as done this year."""
+    from conftest import jiguan_copy
+
+    jiguan_copy(tmp_path, "mine")
+    topics = tmp_path / "mine" / "prose" / "topics.yaml"
+    text = topics.read_text(encoding="utf-8")
+    first = "[，全年组织理论学习中心组集中学习{study_sessions}]"
+    assert first in text
+    topics.write_text(text.replace(first, first + "[，举办培训班{target_training}]", 1), encoding="utf-8")
+    with pytest.raises(ReportgenError) as caught:
+        core.check_pack(str(tmp_path / "mine"), tmp_path)
+    assert any(p.message == "“下一年度计划举办培训班期数”是下一年度的计划，只能写在措施（measures）里"
+               and p.file and p.file.endswith("topics.yaml") for p in caught.value.problems), caught.value.problems
+
+
+def test_the_measure_typed_with_its_label_or_a_semicolon_is_joined_cleanly(tmp_path: Path, mini_pack: Path) -> None:
+    rect = [{"problem": "调研偏少", "measure": "整改措施：班子成员每季度蹲点调研；", "action": "全年蹲点12次"}]
+    out = build_from(tmp_path, mini_profile(mini_pack, rectification=rect))
+    assert "一是调研偏少。整改措施：班子成员每季度蹲点调研。落实情况：全年蹲点12次。" in docx_texts(out)
+
+
+def test_a_list_of_titles_keeps_the_words_before_it(tmp_path: Path) -> None:
+    """Only a text fact drops the pack's words it repeats: “深入学习” before the titles “学习纲要、学习问答”
+    stays whole."""
+    data = example_data("jiguan")
+    data["facts"]["study_documents"] = ["学习纲要", "学习问答", "党章"]
+    texts = [str(draft_of(write_yaml(tmp_path / f"w{n}.yaml", {**data, "wording": n})).document.text) for n in range(6)]
+    assert all("学习纲要" in text for text in texts)
+    assert not any("深入学习纲要" in text for text in texts)

@@ -146,6 +146,7 @@ class _Composer:
         self.openers_used: collections.Counter[str] = collections.Counter()  # how often each opener began a sentence
         self.listed: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}  # section -> (keys, lead, first sentence)
         self.cited_known = {*facts.specs, *META_SLOTS}
+        self.text_facts = frozenset(f"facts.{key}" for key, spec in facts.specs.items() if spec.type == "text")
         meta = profile.meta
         year = meta.year
         self.meta: dict[str, str | None] = {
@@ -154,7 +155,7 @@ class _Composer:
             "last_year": str(year - 1) if year else None, "next_year": str(year + 1) if year else None,
             "committee": meta.committee or committee_of(meta.unit),
         }
-        if (self.meta["committee"] or "").endswith("党支部"):
+        if (self.meta["committee"] or "").endswith("支部") or (meta.unit or "").endswith("支部委员会"):
             self.facts = self._without_branches(facts)
 
     def _without_branches(self, facts: Facts) -> Facts:
@@ -416,7 +417,7 @@ class _Composer:
         return tuple(result)
 
     def _add(self, role: Role, spans: list[Span], pid: str, where: str) -> None:
-        spans = tidy(_undoubled(spans))
+        spans = tidy(_undoubled(spans, self.text_facts))
         if spans:
             self.paragraphs.append(Paragraph(role, tuple(spans), pid, where))
 
@@ -496,7 +497,7 @@ class _Composer:
         if self.pack.units and kind is not None and kind not in self.pack.units:
             self.warn(("meta", "unit"), f"单位“{self.profile.meta.unit}”看来是{kind}，模板包“{self.pack.name}”是按"
                       f"{'、'.join(self.pack.units)}写的，稿子里有些说法不合本单位",
-                      "逐句改成本单位的说法；或换用合适的模板包（reportgen packs list 列出全部）")
+                      f"逐句改成本单位的说法；有为{kind}写的模板包时换用它（reportgen packs list 列出全部）")
 
     def _byline(self) -> None:
         meta = self.profile.meta
@@ -637,7 +638,8 @@ class _Composer:
                 joined = [part for part in key.split(" - ") if part.strip()]
                 if entry is None and len(joined) > 1 and all(_find(catalogue, part.strip()) for part in joined):
                     # “- a” then “   - b” indented one space more: YAML reads one item “a - b”
-                    self.report(where, f"“{key}”是两项连成了一项：下一行的“- ”比上一行缩进得多",
+                    count = "两" if len(joined) == 2 else chinese_numeral(len(joined))
+                    self.report(where, f"“{key}”是{count}项连成了一项：下一行的“- ”比上一行缩进得多",
                                 "让这一部分每一项的“- ”上下对齐（缩进的空格数相同）")
                     continue
                 if entry is None:
@@ -709,7 +711,8 @@ class _Composer:
                 self.report((*choice.path, "facts", position), f"没有事实“{key}”", suggest(key, self.facts.specs))
             elif spec.plan and kind != "measures":  # it would read as done this year
                 self.report((*choice.path, "facts", position), f"“{spec.label}”是下一年度的计划，不能写成今年做过的事",
-                            f"把 facts: [{key}] 写到措施（measures）的某一条下")
+                            f"把 facts: [{key}] 写到措施（measures）的某一条下（还没写 measures: 时，"
+                            "要把全部措施列出来：写了它就不再按问题自动配措施）")
         openers = self.pack.frame.plan_openers if kind == "measures" else self.pack.frame.fact_openers
         return self.fact_sentence([k for k in choice.facts if k in self.facts.specs], f"choice.{'.'.join(choice.keys)}",
                                   openers, extra=choice.wording)
@@ -794,7 +797,8 @@ class _Composer:
         spans = [Span(label, style), *problem, Span("。", style)]
         frame = self.pack.frame
         if item.measure:  # what was promised, then what was done: the pack's labels would say 措施 twice
-            spans += [Span("整改措施："), *_with_period(self.user_text(item.measure, (*item.path, "measure")))]
+            measure = _MEASURE_LABEL.sub("", item.measure.strip()).rstrip("；;，,、 ")
+            spans += [Span("整改措施："), *_with_period(self.user_text(measure, (*item.path, "measure")))]
             if item.action or item.status is None:
                 spans.append(Span("落实情况："))
         elif item.action or item.status is None:
@@ -892,15 +896,18 @@ _PUNCT_FIXES = (
 
 
 _HAN_WORD = re.compile(f"{HAN.pattern}+")
+_MEASURE_LABEL = re.compile(r"^(整改)?措施[：:]\s*")  # typed by the user before the measure: the draft says it
 
 
-def _undoubled(spans: list[Span]) -> list[Span]:
-    """“保障完成” before a fact written “完成港区保障任务” would read “保障完成完成…”: the pack's words the
-    value repeats where they meet (two to four Chinese characters) are left out."""
+def _undoubled(spans: list[Span], text_facts: frozenset[str]) -> list[Span]:
+    """“保障完成” before a text fact written “完成港区保障任务” would read “保障完成完成…”: the pack's words
+    the value repeats where they meet (two to four Chinese characters) are left out.  Only a text fact (a
+    task, a phrase the user wrote): a list of titles (“深入学习{学习纲要}”) is named as it is."""
     result: list[Span] = []
     for span in spans:
         before = result[-1] if result else None
-        if before is not None and span.origin == "fact" and before.origin == "pack" and not before.missing:
+        if (before is not None and span.origin == "fact" and span.source in text_facts and before.origin == "pack"
+                and not before.missing):
             longest = min(4, len(before.text), len(span.text))
             overlap = next((n for n in range(longest, 1, -1)
                             if before.text.endswith(span.text[:n]) and _HAN_WORD.fullmatch(span.text[:n])), 0)

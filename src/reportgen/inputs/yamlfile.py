@@ -176,8 +176,8 @@ def _mend(text: str, file: str) -> Mended:
         indent = _INDENT.match(line)
         assert indent is not None
         raw_lead, content = line[: indent.end()], line[indent.end():]
-        if content.startswith("#") or not content:
-            mended.append(line)
+        if content.startswith("#") or not content:  # a comment's indent is mended too, and not worth a word
+            mended.append(raw_lead.replace("\t", "  ").replace("\u3000", "  ") + content)
             continue
         lead, origin = raw_lead, list(range(len(raw_lead)))
         if "\t" in raw_lead or "\u3000" in raw_lead:
@@ -212,7 +212,7 @@ def _mend(text: str, file: str) -> Mended:
         if len(found) and found[-1][0] == number:  # this line was mended
             origins[number] = origin + content_origin
     if not found:
-        return Mended(text, [], {})
+        return Mended("\n".join(mended), [], {})  # comments' indents may have been mended
     keys = _line_keys(mended)
     lines_of: dict[str, list[str]] = {}
     for number, _column, _message, _hint, _key, kind in found:

@@ -71,15 +71,16 @@ LOCKABLE = ("title", "byline", "headings", "numbering", "sections", "intros")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 KEY_RE = re.compile(KEY)
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-# The kinds of unit a pack can be written for (pack.yaml “units”), and how a unit's name gives its kind away
-# (the first that matches: a 医院 or 学院 is not a 机关 for its “院”).
+# The kinds of unit a pack can be written for (pack.yaml “units”), and how a unit's name gives its kind away:
+# the first that matches, and only a sure sign (a 机关党委 of a bank or a university is a 机关's; “…局党委”
+# may be a 机关 or a 中建三局, so it says nothing).
 UNIT_KINDS: dict[str, re.Pattern[str]] = {
-    "学校": re.compile(r"学校|中学|小学|学院|大学|幼儿园|中专|技校"),
-    "医院": re.compile(r"医院|卫生院|妇幼保健"),
+    "机关": re.compile(r"机关"),
+    "医院": re.compile(r"医院|卫生院|妇幼保健|医疗集团"),
+    "学校": re.compile(r"学校|中学|小学|(?<!科)学院|大学|幼儿园|中专|技校|教育集团"),
     "乡镇街道": re.compile(r"(乡|镇|街道)(党委|党工委)$"),
-    "村社区": re.compile(r"(村|社区)(党委|党总支|党支部)$"),
+    "村社区": re.compile(r"(?<!度假)村(党委|党总支|党支部)$|社区(党委|党总支|党支部)$|(村|居)委会?(党委|党总支|党支部)$"),
     "企业": re.compile(r"公司|集团|银行|厂(党委|党总支|党支部)$"),
-    "机关": re.compile(r"机关|(局|厅|委|办)(党委|党总支|党支部)$"),
 }
 
 
@@ -467,7 +468,7 @@ class _PackReader(FieldReader):
             except PackError as exc:
                 self.problems.extend(exc.problems)
                 continue
-            reader = _ProseReader(tree, self.facts)
+            reader = _ProseReader(tree, self.facts, plans=kind == "measures")
             if kind == "frame":
                 frame = reader.frame()
             else:
@@ -620,9 +621,10 @@ class _FactsReader(FieldReader):
 class _ProseReader(FieldReader):
     """A prose file: sentences with their variants, checked against the facts the pack knows."""
 
-    def __init__(self, tree: Tree, facts: Mapping[str, FactSpec]) -> None:
+    def __init__(self, tree: Tree, facts: Mapping[str, FactSpec], *, plans: bool = False) -> None:
         super().__init__(tree)
         self.facts = facts
+        self.plans = plans  # next year's targets may be said (the measures)
 
     def sentence(self, path: KeyPath, text: Any, *, slots: bool = True) -> Sentence | None:
         if not isinstance(text, str) or not text.strip():
@@ -648,6 +650,9 @@ class _ProseReader(FieldReader):
                 self.report(path, f"用了未声明的事实“{{{slot.key}}}”", suggest(slot.key, self.facts))
             elif slot.attr == "change" and not optional:
                 self.report(path, f"“{{{slot.key}.change}}”（同比）要放在“[ ]”里：没有上年数据时整段不写")
+            elif self.facts[slot.key].plan and not self.plans:
+                self.report(path, f"“{self.facts[slot.key].label}”是下一年度的计划，只能写在措施（measures）里",
+                            "写在这里会读成今年做过的事")
         return Sentence(segments, self.tree.file, mark.line if mark else None)
 
     def variants(self, path: KeyPath, *, required: bool = True, slots: bool = True) -> Variants:
@@ -681,6 +686,9 @@ class _ProseReader(FieldReader):
         for index, key in enumerate(value):
             if key not in self.facts:
                 self.report((*path, index), f"未声明的事实“{key}”", suggest(key, self.facts))
+            elif self.facts[key].plan and not self.plans:
+                self.report((*path, index), f"“{self.facts[key].label}”是下一年度的计划，只能写在措施（measures）里",
+                            "写在这里会读成今年做过的事")
         return tuple(k for k in value if k in self.facts)
 
     def catalogue(self, kind: str) -> dict[str, Entry]:
