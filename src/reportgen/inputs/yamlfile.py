@@ -176,7 +176,10 @@ def _mend(text: str, file: str) -> Mended:
         indent = _INDENT.match(line)
         assert indent is not None
         raw_lead, content = line[: indent.end()], line[indent.end():]
-        if content.startswith("#") or not content:  # a comment's indent is mended too, and not worth a word
+        if not content:
+            mended.append(line)
+            continue
+        if content.startswith("#"):  # a comment's indent is mended too (YAML refuses a Tab there), not worth a word
             mended.append(raw_lead.replace("\t", "  ").replace("\u3000", "  ") + content)
             continue
         lead, origin = raw_lead, list(range(len(raw_lead)))
