@@ -844,11 +844,13 @@ def test_a_school_drafted_with_the_pack_for_organs_is_told(tmp_path: Path) -> No
 def test_a_pack_for_an_unknown_kind_of_unit_is_refused(tmp_path: Path) -> None:
     pack = make_mini_pack(tmp_path / "mini")
     manifest = pack / "pack.yaml"
-    manifest.write_text(manifest.read_text(encoding="utf-8") + "units: [机关, 工厂]\n", encoding="utf-8")
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "units: [机关, 工厂, {a: 1}]\n", encoding="utf-8")
     with pytest.raises(ReportgenError) as caught:
         core.check_pack(str(pack), tmp_path)
     assert any(p.message == "不认识的单位类型“工厂”" and p.hint == "可写：机关、医院、学校、乡镇街道、村社区、企业"
                for p in caught.value.problems), caught.value.problems
+    assert any(p.message == "不认识的单位类型“{'a': 1}”" and p.key == "units[3]" for p in caught.value.problems), \
+        caught.value.problems  # a mapping where a name should be: a message, not a traceback
 
 
 def test_a_branch_is_not_said_to_have_branches_below_it(tmp_path: Path) -> None:
@@ -864,6 +866,10 @@ def test_a_branch_is_not_said_to_have_branches_below_it(tmp_path: Path) -> None:
     assert not re.search("(所属|下设)党支部1个", str(branch.document.text))
     assert [(w.key, w.message) for w in branch.warnings if "下属" in w.message] == [
         ("facts.branch_count", "本级是党支部，没有下属的党支部：“所属党支部数量”（branch_count）没有写进稿子")]
+    data["meta"]["unit"] = "中共青河县自然资源局第一支部委员会"  # the formal name of a 党支部
+    formal = draft_of(write_yaml(tmp_path / "c.yaml", data))
+    assert not re.search("(所属|下设)党支部1个", str(formal.document.text))
+    assert any("本级是党支部" in w.message for w in formal.warnings)
 
 
 @pytest.mark.parametrize("pack", BUILTIN)

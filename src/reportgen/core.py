@@ -92,14 +92,14 @@ def report_lines(report: BatchReport, width: int) -> list[str]:
 def init(path: Path, pack_request: str | None = None, *, force: bool = False) -> tuple[Path, Pack, Path | None]:
     """``init``: a profile scaffold with Chinese comments, the pack example's items preselected."""
     pack = PackFinder().find(pack_request, profile_dir=path.parent)
-    chosen, examples = _example_choices(pack)
+    chosen, examples = _from_example(pack)
     backup = Guard().write(path, init_text(pack, pack_request, chosen, examples).encode("utf-8"), force=force,
                                              suffixes=PROFILE_SUFFIXES, what="资料文件",
                                              hint="换一个文件名，或加 --force 覆盖（旧文件会先备份）")
     return path, pack, backup
 
 
-def _example_choices(pack: Pack) -> tuple[dict[str, list[str]], dict[str, str]]:
+def _from_example(pack: Pack) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The items the pack's example profile chooses (else the first few of each catalogue), and its unit,
     superior and basis (the scaffold's examples)."""
     chosen: dict[str, list[str]] = {}
@@ -319,7 +319,7 @@ def plan_next(source: Path, *, pack_request: str | None = None, ledger: Path | N
         year = report.year + 1 if report.year else None
         carried = NextYear(pack_request or f"{pack.name}>={pack.version}", {}, {}, (),
                            tuple((problem, measure or "") for problem, measure in report.pairs()),
-                           _example_choices(pack)[0] | {"problems": [], "causes": []}, None, source.name)
+                           _from_example(pack)[0] | {"problems": [], "causes": []}, None, source.name)
     if ledger is not None:
         problems = [problem for problem, _ in carried.rectifications]
         match = match_ledger(problems, rows, carried.meta.get("unit", ""))

@@ -77,9 +77,12 @@ def compose(profile: Profile, pack: Pack, facts: Facts, *, properties: Mapping[s
 
 
 def committee_of(unit: str | None) -> str | None:
-    """本级党组织简称 from the unit's name: …机关党委 -> 机关党委, …党工委 -> 党工委."""
+    """本级党组织简称 from the unit's name: …机关党委 -> 机关党委, …党工委 -> 党工委, the formal
+    中共…第一支部委员会 -> 党支部."""
     if not unit:
         return None
+    if unit.endswith("支部委员会") and not unit.endswith("总支部委员会"):
+        return "党支部"
     return next((name for name in _COMMITTEES if unit.endswith(name)), None)
 
 
@@ -155,7 +158,7 @@ class _Composer:
             "last_year": str(year - 1) if year else None, "next_year": str(year + 1) if year else None,
             "committee": meta.committee or committee_of(meta.unit),
         }
-        if (self.meta["committee"] or "").endswith("支部") or (meta.unit or "").endswith("支部委员会"):
+        if (self.meta["committee"] or "").endswith("支部"):
             self.facts = self._without_branches(facts)
 
     def _without_branches(self, facts: Facts) -> Facts:

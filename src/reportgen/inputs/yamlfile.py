@@ -217,18 +217,18 @@ def _mend(text: str, file: str) -> Mended:
     if not found:
         return Mended("\n".join(mended), [], {})  # comments' indents may have been mended
     keys = _line_keys(mended)
-    lines_of: dict[str, list[str]] = {}
+    lines_of: dict[str, list[int]] = {}
     for number, _column, _message, _hint, _key, kind in found:
-        lines_of.setdefault(kind, []).append(str(number))
+        lines_of.setdefault(kind, []).append(number)
     problems: list[Problem] = []
     for at, column, message, hint, key, kind in found:
-        lines = lines_of[kind]
-        if len(lines) <= SLIPS_EACH:
+        same = lines_of[kind]
+        if len(same) <= SLIPS_EACH:
             problems.append(Problem(message, file, at, column, path_text(keys.get(at, ())) or key, hint))
-        elif lines[0] == str(at):  # said once, at the first, with its lines
+        elif same[0] == at:  # said once, at the first, with its lines
             what, fix = _SLIP_KINDS[kind]
-            shown = "、".join(lines[:10]) + (" 行等" if len(lines) > 10 else " 行")
-            problems.append(Problem(f"{len(lines)} 行{what}（第 {shown}）", file, at, column, hint=fix))
+            shown = "、".join(map(str, same[:10])) + (" 行等" if len(same) > 10 else " 行")
+            problems.append(Problem(f"{len(same)} 行{what}（第 {shown}）", file, at, column, hint=fix))
     return Mended("\n".join(mended), problems, origins)
 
 

@@ -71,6 +71,7 @@ LOCKABLE = ("title", "byline", "headings", "numbering", "sections", "intros")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 KEY_RE = re.compile(KEY)
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+LIBRARY = Path(__file__).resolve().parent.parent / "content" / "common_facts.yaml"
 # The kinds of unit a pack can be written for (pack.yaml “units”), and how a unit's name gives its kind away:
 # the first that matches, and only a sure sign (a 机关党委 of a bank or a university is a 机关's; “…局党委”
 # may be a 机关 or a 中建三局, so it says nothing).
@@ -87,7 +88,6 @@ UNIT_KINDS: dict[str, re.Pattern[str]] = {
 def unit_kind(unit: str | None) -> str | None:
     """What kind of unit a name says it is (None: the name does not say)."""
     return next((kind for kind, pattern in UNIT_KINDS.items() if unit and pattern.search(unit)), None)
-LIBRARY = Path(__file__).resolve().parent.parent / "content" / "common_facts.yaml"
 
 
 # ---------------------------------------------------------------- the model
@@ -392,9 +392,9 @@ class _PackReader(FieldReader):
     def _units(self) -> tuple[str, ...]:
         units = self.typed(("units",), list) or []
         for position, kind in enumerate(units):
-            if kind not in UNIT_KINDS:
-                self.report(("units", position), f"不认识的单位类型“{kind}”", f"可写：{'、'.join(UNIT_KINDS)}")
-        return tuple(kind for kind in units if kind in UNIT_KINDS)
+            if not isinstance(kind, str) or kind not in UNIT_KINDS:
+                self.report(("units", position), f"不认识的单位类型“{str(kind)[:20]}”", f"可写：{'、'.join(UNIT_KINDS)}")
+        return tuple(kind for kind in units if isinstance(kind, str) and kind in UNIT_KINDS)
 
     def _length(self) -> tuple[int, int] | None:
         if self.value(("length",)) is None:
@@ -650,9 +650,8 @@ class _ProseReader(FieldReader):
                 self.report(path, f"用了未声明的事实“{{{slot.key}}}”", suggest(slot.key, self.facts))
             elif slot.attr == "change" and not optional:
                 self.report(path, f"“{{{slot.key}.change}}”（同比）要放在“[ ]”里：没有上年数据时整段不写")
-            elif self.facts[slot.key].plan and not self.plans:
-                self.report(path, f"“{self.facts[slot.key].label}”是下一年度的计划，只能写在措施（measures）里",
-                            "写在这里会读成今年做过的事")
+            else:
+                self._plan_here(path, slot.key)
         return Sentence(segments, self.tree.file, mark.line if mark else None)
 
     def variants(self, path: KeyPath, *, required: bool = True, slots: bool = True) -> Variants:
@@ -686,10 +685,15 @@ class _ProseReader(FieldReader):
         for index, key in enumerate(value):
             if key not in self.facts:
                 self.report((*path, index), f"未声明的事实“{key}”", suggest(key, self.facts))
-            elif self.facts[key].plan and not self.plans:
-                self.report((*path, index), f"“{self.facts[key].label}”是下一年度的计划，只能写在措施（measures）里",
-                            "写在这里会读成今年做过的事")
+            else:
+                self._plan_here((*path, index), key)
         return tuple(k for k in value if k in self.facts)
+
+    def _plan_here(self, path: KeyPath, key: str) -> None:
+        """A target for next year outside the measures would read as done this year."""
+        if self.facts[key].plan and not self.plans:
+            self.report(path, f"“{self.facts[key].label}”是下一年度的计划，只能写在措施（measures）里",
+                        "写在这里会读成今年做过的事")
 
     def catalogue(self, kind: str) -> dict[str, Entry]:
         entries: dict[str, Entry] = {}
